@@ -1,0 +1,61 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from anxin import __version__
+from anxin.api import health, problems
+from anxin.api.deps import Container
+from anxin.api.limits import BodySizeLimit
+from anxin.kit.clock import Clock, SystemClock
+from anxin.kit.db import Database
+from anxin.ledger.endpoints import router as ledger_router
+from anxin.ledger.engine import LedgerEngine
+from anxin.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Anxin's operator API: a double-entry ledger with holds, reversals, linked batches and
+idempotent writes. Authenticate with an API key (`Authorization: Bearer anx_...`, created
+with `anxin apikey create`). Money is an integer in minor units of its asset. Errors are
+RFC 9457 problem documents with a stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        engine = LedgerEngine(
+            database,
+            clock=clock,
+            max_batch=settings.ledger_max_batch,
+            expiry_interval=settings.ledger_expiry_interval_seconds,
+        ).start()
+        app.state.container = Container(
+            settings=settings, database=database, engine=engine, clock=clock
+        )
+        try:
+            yield
+        finally:
+            engine.stop()  # finishes what was acknowledged to the engine first
+            database.dispose()
+
+    app = FastAPI(
+        title="Anxin",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses={422: {"description": "Problem document (application/problem+json)"}},
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(ledger_router)
+    return app

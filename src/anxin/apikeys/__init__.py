@@ -1,0 +1,1 @@
+"""Operator API keys with scopes."""

@@ -1,0 +1,199 @@
+"""``anxin bench ledger``: durable transfers per second through the ledger engine.
+
+Client threads submit random transfers among many accounts and keep a window of requests
+outstanding, the way concurrent API requests reach the engine; the engine group-commits
+them. Every commit is durable: SQLite runs with synchronous=FULL in WAL mode, PostgreSQL
+with synchronous_commit=on. The benchmark runs on a database it creates and drops (a
+temporary SQLite file, or a temporary database on the given PostgreSQL server).
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import create_engine, make_url, text
+
+from anxin import migrations
+from anxin.cli.context import CliError, console
+from anxin.kit.clock import SystemClock
+from anxin.kit.db import Database
+from anxin.kit.unit_of_work import UnitOfWork
+from anxin.ledger.commands import Command, CommandResult, TransferOp
+from anxin.ledger.engine import LedgerEngine
+from anxin.ledger.service import create_account
+from anxin.ledger.verify import verify_ledger
+
+app = typer.Typer(help="Benchmarks that print numbers.", no_args_is_help=True)
+
+
+@contextmanager
+def scratch_database(target: str) -> Iterator[str]:
+    """A fresh, empty database for the benchmark, removed afterwards."""
+    if target == "sqlite" or target.startswith("sqlite"):
+        with tempfile.TemporaryDirectory(prefix="anxin-bench-") as folder:
+            yield f"sqlite:///{Path(folder) / 'bench.db'}"
+        return
+    url = make_url(target)
+    if url.get_backend_name() != "postgresql":
+        raise CliError("--db takes `sqlite` or a postgresql+psycopg:// URL")
+    name = f"anxin_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float:
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, int(fraction * len(sorted_values)))
+    return sorted_values[index]
+
+
+@app.command("ledger")
+def bench_ledger(
+    db: Annotated[str, typer.Option(help="`sqlite` or a PostgreSQL URL (a temporary database "
+                                          "is created on that server)")] = "sqlite",
+    seconds: Annotated[float, typer.Option(min=1, help="How long to measure")] = 10,
+    accounts: Annotated[int, typer.Option(min=2, help="Accounts to spread load over")] = 10_000,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent client threads")] = 8,
+    window: Annotated[int, typer.Option(min=1, help="Requests each client keeps in flight")] = 64,
+    per_request: Annotated[int, typer.Option(min=1, max=1000,
+                                             help="Transfers per request")] = 1,
+) -> None:  # fmt: skip
+    """Apply random transfers through the engine and print transfers/s and commit latency."""
+    clock = SystemClock()
+    with scratch_database(db) as url:
+        database = Database(url, pool_size=2)
+        try:
+            migrations.upgrade(database.engine)
+            engine = LedgerEngine(database, clock=clock).start()
+            try:
+                ids = _setup(database, engine, accounts)
+                stats = _measure(engine, ids, seconds, clients, window, per_request)
+            finally:
+                engine.stop()
+            with database.connect(write=False) as connection:
+                report = verify_ledger(connection)
+        finally:
+            database.dispose()
+    _print(db, stats, report.ok, clients, window, per_request, accounts)
+    if not report.ok:
+        raise CliError("ledger verify failed after the benchmark: " + report.problems[0])
+
+
+def _setup(database: Database, engine: LedgerEngine, count: int) -> list[uuid.UUID]:
+    now = SystemClock().now()
+    with UnitOfWork(database) as uow:
+        funding = create_account(uow.session, asset="CNY", allow_negative=True, now=now)
+        ids = [create_account(uow.session, asset="CNY", now=now).id for _ in range(count)]
+        uow.commit()
+    for start in range(0, count, 1000):
+        ops = tuple(TransferOp(funding.id, i, 10**12, "CNY") for i in ids[start : start + 1000])
+        engine.execute(Command(ops, linked=False))
+    return ids
+
+
+class _Stats:
+    def __init__(self) -> None:
+        self.transfers = 0
+        self.rejected = 0
+        self.elapsed = 0.0
+        self.batches = 0
+        self.latencies: list[float] = []
+
+
+def _measure(
+    engine: LedgerEngine, ids: list[uuid.UUID], seconds: float, clients: int, window: int,
+    per_request: int,
+) -> _Stats:  # fmt: skip
+    stats = _Stats()
+    lock = threading.Lock()
+    stop_at = 0.0
+    start_gate = threading.Barrier(clients + 1)
+
+    def client(seed: int) -> None:
+        rnd = random.Random(seed)
+        outstanding: deque[Future[CommandResult]] = deque()
+        done = rejected = 0
+        start_gate.wait()
+        while time.perf_counter() < stop_at:
+            ops = []
+            for _ in range(per_request):
+                source, destination = rnd.sample(ids, 2)
+                ops.append(TransferOp(source, destination, rnd.randint(1, 1000), "CNY"))
+            outstanding.append(engine.submit(Command(tuple(ops), linked=False)))
+            if len(outstanding) >= window:
+                result = outstanding.popleft().result()
+                ok = sum(1 for o in result.outcomes if "transfer" in o)
+                done, rejected = done + ok, rejected + len(result.outcomes) - ok
+        while outstanding:
+            result = outstanding.popleft().result()
+            ok = sum(1 for o in result.outcomes if "transfer" in o)
+            done, rejected = done + ok, rejected + len(result.outcomes) - ok
+        with lock:
+            stats.transfers += done
+            stats.rejected += rejected
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    engine.commit_latencies.clear()
+    batches_before = engine.batches
+    started = time.perf_counter()
+    stop_at = started + seconds
+    start_gate.wait()
+    for thread in threads:
+        thread.join()
+    stats.elapsed = time.perf_counter() - started
+    stats.batches = engine.batches - batches_before
+    stats.latencies = sorted(engine.commit_latencies)
+    return stats
+
+
+def _print(
+    db: str, stats: _Stats, verified: bool, clients: int, window: int, per_request: int,
+    accounts: int,
+) -> None:  # fmt: skip
+    rate = stats.transfers / stats.elapsed
+    lat = [x * 1000 for x in stats.latencies]
+    backend = "SQLite (WAL, synchronous=FULL)" if db.startswith("sqlite") else (
+        "PostgreSQL (synchronous_commit=on)")  # fmt: skip
+    table = Table(title="anxin bench ledger", show_header=False)
+    table.add_row("database", backend)
+    table.add_row("load", f"{clients} clients x {window} in flight, {per_request} transfer(s) "
+                          f"per request, {accounts} accounts")  # fmt: skip
+    table.add_row("duration", f"{stats.elapsed:.1f} s")
+    table.add_row("transfers committed", f"{stats.transfers}")
+    table.add_row("transfers rejected", f"{stats.rejected}")
+    table.add_row("throughput", f"[bold]{rate:,.0f} transfers/s[/]")
+    per_commit = stats.transfers / max(stats.batches, 1)
+    table.add_row("batches", f"{stats.batches} (mean {per_commit:,.0f} transfers per commit)")
+    table.add_row(
+        "request latency (submit to commit)",
+        f"p50 {_percentile(lat, 0.50):.1f} ms, p90 {_percentile(lat, 0.90):.1f} ms, "
+        f"p99 {_percentile(lat, 0.99):.1f} ms, max {max(lat, default=0):.1f} ms, "
+        f"mean {statistics.fmean(lat) if lat else 0:.1f} ms",
+    )
+    table.add_row("ledger verify", "ok" if verified else "[red]FAILED[/]")
+    console.print(table)
+    print(f"RESULT transfers_per_second={rate:.0f} p50_ms={_percentile(lat, 0.5):.1f} "
+          f"p99_ms={_percentile(lat, 0.99):.1f}")  # fmt: skip

@@ -1,0 +1,61 @@
+"""``anxin migrate`` and ``anxin serve``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from anxin import migrations
+from anxin.cli.context import CliError, console, settings
+from anxin.kit.db import Database
+
+
+def migrate() -> None:
+    """Create or upgrade the database schema to this version of Anxin."""
+    config = settings()
+    database = Database(config.resolved_database_url, pool_size=1)
+    try:
+        before = migrations.schema_status(database.engine)
+        if before.ahead:
+            raise CliError(before.problem() or "database schema is ahead of the code")
+        migrations.upgrade(database.engine)
+        after = migrations.schema_status(database.engine)
+    finally:
+        database.dispose()
+    if before.current == after.current:
+        console.print(f"schema already at {after.current}")
+    else:
+        console.print(f"schema migrated {before.current or 'empty'} -> {after.current}")
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: ANXIN_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: ANXIN_PORT")] = None,
+    workers: Annotated[int | None, typer.Option(help="Default: ANXIN_WORKERS")] = None,
+) -> None:
+    """Run the HTTP server. A brand-new database is created and migrated; an existing one
+    must already be at this version's schema."""
+    config = settings()
+    database = Database(config.resolved_database_url, pool_size=1)
+    try:
+        status = migrations.schema_status(database.engine)
+        problem = status.problem()
+        if problem:
+            raise CliError(f"refusing to start: {problem}")
+        if status.current is None:
+            migrations.upgrade(database.engine)
+            console.print(f"new database: schema created at {migrations.head_revision()}")
+    finally:
+        database.dispose()
+    uvicorn.run(
+        "anxin.api.app:create_app",
+        factory=True,
+        host=host or config.host,
+        port=port or config.port,
+        workers=workers or config.workers,
+        log_level=config.log_level,
+        # Let in-flight ledger batches finish on shutdown (the engine drains its queue).
+        timeout_graceful_shutdown=10,
+    )
