@@ -66,6 +66,18 @@ class Forbidden(AnxinError):
     title = "Not allowed"
 
 
+class Gone(AnxinError):
+    status = 410
+    code = "gone"
+    title = "No longer available"
+
+
+class TooManyRequests(AnxinError):
+    status = 429
+    code = "too_many_requests"
+    title = "Too many attempts; wait before trying again"
+
+
 class PayloadTooLarge(AnxinError):
     status = 413
     code = "payload_too_large"

@@ -2,6 +2,29 @@
 
 from anxin.models.apikey import ApiKey
 from anxin.models.base import Base
+from anxin.models.identity import (
+    Challenge,
+    Contact,
+    Device,
+    ExemptionLedger,
+    KycCheck,
+    Notification,
+    OneTimeCode,
+    OutboxMessage,
+    Passkey,
+    RateLimitCounter,
+    RecoveryCode,
+    Session,
+    TotpFactor,
+    TrustedPayee,
+    User,
+)
 from anxin.models.ledger import Account, Asset, ChainHead, Entry, IdempotencyKey, Transfer
+from anxin.models.privacy import DataKey
 
-__all__ = ["Account", "ApiKey", "Asset", "Base", "ChainHead", "Entry", "IdempotencyKey", "Transfer"]
+__all__ = [
+    "Account", "ApiKey", "Asset", "Base", "ChainHead", "Challenge", "Contact", "DataKey",
+    "Device", "Entry", "ExemptionLedger", "IdempotencyKey", "KycCheck", "Notification",
+    "OneTimeCode", "OutboxMessage", "Passkey", "RateLimitCounter", "RecoveryCode", "Session",
+    "TotpFactor", "Transfer", "TrustedPayee", "User",
+]  # fmt: skip

@@ -1,0 +1,1 @@
+"""Personal data protection: envelope encryption, blind indexes, key management."""
