@@ -28,6 +28,7 @@ from anxin.kit.db import Database
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger.engine import LedgerEngine
 from anxin.models import Base
+from anxin.privacy.keyring import generate_keyring, write_keyring
 from anxin.settings import Environment, Settings
 
 POSTGRES_URL = os.environ.get("ANXIN_TEST_POSTGRES_URL")
@@ -115,9 +116,20 @@ def ledger_engine(database: Database) -> Iterator[LedgerEngine]:
     engine.stop()
 
 
+@pytest.fixture(scope="session")
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A non-development keyring, as production would have (generating keys is slow-ish
+    only in volume, but one per session keeps tests quick)."""
+    path = tmp_path_factory.mktemp("keys") / "keys.json"
+    write_keyring(path, generate_keyring(development=False))
+    return path
+
+
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(env=Environment.TEST, home=tmp_path / "home", database_url=db_url)
+def settings(db_url: str, tmp_path: Path, key_file: Path) -> Settings:
+    return Settings(
+        env=Environment.TEST, home=tmp_path / "home", database_url=db_url, key_file=key_file
+    )
 
 
 @pytest.fixture

@@ -57,12 +57,28 @@ class Settings(BaseSettings):
         description="How long idempotency keys are remembered (`anxin ledger purge-keys`).",
     )
     log_level: str = Field(default="info", description="Log level of the server.")
+    key_file: Path | None = Field(
+        default=None,
+        description="Key file with the key-encryption keys and the blind-index key (JSON, "
+        "see `anxin keys init`). Default: keys.json in ANXIN_HOME, generated in development.",
+    )
+    kek: str | None = Field(
+        default=None,
+        description="Alternative to a key file: the key-encryption key, base64 of 32 bytes.",
+    )
+    blind_index_key: str | None = Field(
+        default=None, description="With ANXIN_KEK: the blind-index root key, base64 of 32 bytes."
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'anxin.db').resolve()}"
+
+    @property
+    def resolved_key_file(self) -> Path:
+        return self.key_file or self.home / "keys.json"
 
     @property
     def is_development(self) -> bool:

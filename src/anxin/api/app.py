@@ -15,6 +15,7 @@ from anxin.kit.clock import Clock, SystemClock
 from anxin.kit.db import Database
 from anxin.ledger.endpoints import router as ledger_router
 from anxin.ledger.engine import LedgerEngine
+from anxin.privacy.keys import KeyService, resolve_keyring
 from anxin.settings import Settings, get_settings
 
 DESCRIPTION = """\
@@ -28,6 +29,8 @@ RFC 9457 problem documents with a stable `code`.
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock = clock or SystemClock()
+    # Refuse to build the app at all without safe keys (outside development).
+    keys = KeyService(resolve_keyring(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -39,7 +42,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             expiry_interval=settings.ledger_expiry_interval_seconds,
         ).start()
         app.state.container = Container(
-            settings=settings, database=database, engine=engine, clock=clock
+            settings=settings, database=database, engine=engine, clock=clock, keys=keys
         )
         try:
             yield

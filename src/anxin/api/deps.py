@@ -20,6 +20,7 @@ from anxin.kit.db import Database
 from anxin.kit.errors import Unauthorized
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger.engine import LedgerEngine
+from anxin.privacy.keys import KeyService
 from anxin.settings import Settings
 
 
@@ -31,6 +32,7 @@ class Container:
     database: Database
     engine: LedgerEngine
     clock: Clock
+    keys: KeyService
 
 
 def get_container(request: Request) -> Container:

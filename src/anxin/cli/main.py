@@ -8,7 +8,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from anxin.cli import accounts, apikeys, bench, demo, ledger, server
+from anxin.cli import accounts, apikeys, bench, demo, keys, ledger, server
 from anxin.cli.context import errors
 from anxin.kit.errors import AnxinError
 
@@ -26,6 +26,7 @@ app.add_typer(ledger.app, name="ledger")
 app.add_typer(accounts.app, name="account")
 app.add_typer(bench.app, name="bench")
 app.add_typer(demo.app, name="demo")
+app.add_typer(keys.app, name="keys")
 
 
 def _fail(message: str) -> None:

@@ -10,6 +10,7 @@ import uvicorn
 from anxin import migrations
 from anxin.cli.context import CliError, console, settings
 from anxin.kit.db import Database
+from anxin.privacy.keys import resolve_keyring
 
 
 def migrate() -> None:
@@ -38,6 +39,7 @@ def serve(
     """Run the HTTP server. A brand-new database is created and migrated; an existing one
     must already be at this version's schema."""
     config = settings()
+    resolve_keyring(config)  # refuses to start without safe keys, before anything else
     database = Database(config.resolved_database_url, pool_size=1)
     try:
         status = migrations.schema_status(database.engine)
