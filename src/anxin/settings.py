@@ -69,6 +69,100 @@ class Settings(BaseSettings):
     blind_index_key: str | None = Field(
         default=None, description="With ANXIN_KEK: the blind-index root key, base64 of 32 bytes."
     )
+    # -- identity ---------------------------------------------------------------------------
+    webauthn_origin: str = Field(
+        default="http://localhost:8000",
+        description="Origin browsers use for this server: the WebAuthn origin, and the only "
+        "Origin accepted on cookie-authenticated form posts.",
+    )
+    webauthn_rp_id: str = Field(
+        default="localhost", description="WebAuthn relying-party id (the site's domain)."
+    )
+    webauthn_rp_name: str = Field(
+        default="Anxin", description="Relying-party name shown by authenticators."
+    )
+    holder_idle_timeout_seconds: int = Field(
+        default=300, ge=30, description="A holder's session ends after this long unused (PSD2)."
+    )
+    staff_idle_timeout_seconds: int = Field(
+        default=900, ge=30, description="A staff session ends after this long unused."
+    )
+    session_lifetime_seconds: int = Field(
+        default=43_200, ge=60, description="Absolute lifetime of any session."
+    )
+    verification_code_lifetime_seconds: int = Field(
+        default=600, ge=60, description="Lifetime of a contact verification code."
+    )
+    reset_code_lifetime_seconds: int = Field(
+        default=900, ge=60, description="Lifetime of a password reset code."
+    )
+    staff_setup_code_lifetime_seconds: int = Field(
+        default=86_400, ge=300, description="Lifetime of a new staff member's set-password code."
+    )
+    signin_challenge_lifetime_seconds: int = Field(
+        default=300, ge=30, description="Time to give the second factor after the password."
+    )
+    password_hash_memory_kib: int = Field(
+        default=19_456, ge=19_456, description="Argon2id memory cost (OWASP minimum 19 MiB)."
+    )
+    password_hash_time_cost: int = Field(
+        default=2, ge=2, description="Argon2id iterations (OWASP minimum 2 at 19 MiB)."
+    )
+    password_hash_parallelism: int = Field(default=1, ge=1, le=16, description="Argon2id lanes.")
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for shared rate-limit counters (redis://host:6379/0); default: "
+        "the database.",
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for email. Unset: emails are written to dev-email.jsonl in "
+        "ANXIN_HOME instead (development).",
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
+    smtp_sender: str = Field(
+        default="Anxin <no-reply@localhost>", description="From address of emails."
+    )
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS with the SMTP server.")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if required.")
+    smtp_password: str | None = Field(default=None, description="SMTP password, if required.")
+    delivery_interval_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often the server sends due emails/SMS from the outbox (0: never; "
+        "then run `anxin dev deliver`).",
+    )
+    # -- step-up and limits (amounts in minor units; JSON objects keyed by currency) ---------
+    step_up_amount_threshold: dict[str, int] | None = Field(
+        default=None,
+        description='Payments above this need a second factor, e.g. {"CNY": 5000}; a currency '
+        "not listed always does. Default: about 50 CNY (anxin.identity.stepup).",
+    )
+    step_up_exemption_cumulative: dict[str, int] | None = Field(
+        default=None,
+        description="Most that exempt small payments to trusted payees may add up to between "
+        "two step-ups, per currency. Default: about 150 CNY.",
+    )
+    step_up_exemption_count: int = Field(
+        default=5, ge=0, description="Most exempt payments in a row between two step-ups."
+    )
+    step_up_challenge_ttl_seconds: int = Field(
+        default=300, ge=30, description="Time to answer a step-up challenge."
+    )
+    step_up_token_ttl_seconds: int = Field(
+        default=120, ge=10, description="Time to use a step-up token (once) after the proof."
+    )
+    tier_limits: dict[str, dict[str, dict[str, int]]] | None = Field(
+        default=None,
+        description='Per tier and currency: {"basic": {"CNY": {"balance": ..., '
+        '"daily_outflow": ..., "monthly_outflow": ...}}}. Default: anxin.identity.limits.',
+    )
+    daily_limit_currency: str = Field(
+        default="CNY", description="Currency of the holder-chosen daily payment limit."
+    )
+    kyc_provider: str = Field(
+        default="fake", description="Identity verification provider (only `fake` so far)."
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:
