@@ -1,0 +1,127 @@
+"""Identity verification: the fake provider, encrypted submissions, tier upgrades."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from anxin.identity import kyc
+from anxin.identity.kyc import FakeKycProvider, KycDecision, KycSubmission
+from anxin.kit.db import Database
+from anxin.kit.unit_of_work import UnitOfWork
+from anxin.models import KycCheck
+from anxin.privacy.keyring import load_keyring
+from anxin.privacy.keys import KeyService
+from anxin.privacy.vault import Vault
+from anxin.settings import Settings
+from tests.identity.test_totp import make_user
+
+NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
+ZHANG = KycSubmission(
+    full_name="张伟", id_type="resident_id", id_number="11010519491231002X",
+    date_of_birth=date(1949, 12, 31), nationality="CN", address="北京市朝阳区建国路 1 号",
+)  # fmt: skip
+FLAGGED = KycSubmission(
+    full_name="李娜", id_type="passport", id_number="E12340000",
+    date_of_birth=date(1990, 1, 1), nationality="CN",
+)  # fmt: skip
+
+
+@pytest.fixture
+def vault(settings: Settings) -> Vault:
+    keyring = load_keyring(settings.resolved_key_file, None, None)
+    assert keyring is not None
+    return KeyService(keyring).vault()
+
+
+@pytest.fixture
+def uow(database: Database) -> Iterator[UnitOfWork]:
+    with UnitOfWork(database) as unit:
+        yield unit
+
+
+def test_fake_provider_decisions() -> None:
+    assert FakeKycProvider.decide("basic", ZHANG) == KycDecision(True)
+    assert FakeKycProvider.decide("full", ZHANG) == KycDecision(True)
+    assert FakeKycProvider.decide("basic", FLAGGED) == KycDecision(False, "flagged")
+    no_address = KycSubmission(**{**ZHANG.__dict__, "address": None})
+    assert FakeKycProvider.decide("full", no_address) == KycDecision(False, "address_missing")
+    blank = KycSubmission(**{**ZHANG.__dict__, "full_name": "  "})
+    assert FakeKycProvider.decide("basic", blank) == KycDecision(False, "malformed")
+
+
+def test_approval_raises_the_tier_and_the_submission_is_encrypted(
+    uow: UnitOfWork, vault: Vault
+) -> None:
+    user = make_user(uow.session, vault, NOW)
+    check = kyc.submit(
+        uow.session, vault, user, FakeKycProvider(), tier="basic", submission=ZHANG, now=NOW
+    )
+    assert check.status == "approved" and check.decided_at == NOW and user.tier == "basic"
+    for secret in (ZHANG.full_name, ZHANG.id_number, ZHANG.address or ""):
+        assert secret.encode() not in check.submission_enc
+    assert kyc.read_submission(uow.session, vault, check) == ZHANG
+    with pytest.raises(kyc.TierAlreadyReached):
+        kyc.submit(
+            uow.session, vault, user, FakeKycProvider(), tier="basic", submission=ZHANG, now=NOW
+        )
+    full = kyc.submit(
+        uow.session, vault, user, FakeKycProvider(), tier="full", submission=ZHANG, now=NOW
+    )
+    assert full.status == "approved" and user.tier == "full"
+
+
+def test_rejection_keeps_the_tier(uow: UnitOfWork, vault: Vault) -> None:
+    user = make_user(uow.session, vault, NOW)
+    check = kyc.submit(
+        uow.session, vault, user, FakeKycProvider(), tier="basic", submission=FLAGGED, now=NOW
+    )
+    assert (check.status, check.reason, user.tier) == ("rejected", "flagged", "unverified")
+    # A corrected submission may follow a rejection.
+    again = kyc.submit(
+        uow.session, vault, user, FakeKycProvider(), tier="basic", submission=ZHANG, now=NOW
+    )
+    assert again.status == "approved" and kyc.latest(uow.session, user.id) is again
+
+
+def test_asynchronous_decisions(uow: UnitOfWork, vault: Vault) -> None:
+    provider = FakeKycProvider(asynchronous=True)
+    user = make_user(uow.session, vault, NOW)
+    check = kyc.submit(uow.session, vault, user, provider, tier="basic", submission=ZHANG, now=NOW)
+    assert check.status == "pending" and check.provider_ref and user.tier == "unverified"
+    with pytest.raises(kyc.KycAlreadyPending):
+        kyc.submit(uow.session, vault, user, provider, tier="full", submission=ZHANG, now=NOW)
+    assert kyc.refresh(uow.session, provider, user.id, NOW) is check
+    assert check.status == "pending"  # the provider has not decided yet
+    provider.release()
+    later = NOW + timedelta(hours=2)
+    refreshed = kyc.refresh(uow.session, provider, user.id, later)
+    assert refreshed is check and check.status == "approved" and check.decided_at == later
+    assert user.tier == "basic"
+
+
+def test_decisions_are_final_and_never_lower_a_tier(uow: UnitOfWork, vault: Vault) -> None:
+    provider = FakeKycProvider(asynchronous=True)
+    user = make_user(uow.session, vault, NOW)
+    user.tier = "full"
+    check = KycCheck(
+        id=kyc.new_id(), user_id=user.id, tier="basic", provider="fake", provider_ref="r",
+        submission_enc=b"\x01", status="pending", reason=None, created_at=NOW, decided_at=None,
+    )  # fmt: skip
+    uow.session.add(check)
+    kyc.apply_decision(uow.session, check, KycDecision(True), NOW)
+    assert user.tier == "full"
+    kyc.apply_decision(uow.session, check, KycDecision(False, "late"), NOW)
+    assert check.status == "approved" and check.reason is None
+    assert provider.fetch_decision("unknown") is None
+
+
+def test_unknown_tiers_are_refused(uow: UnitOfWork, vault: Vault) -> None:
+    user = make_user(uow.session, vault, NOW)
+    for tier in ("unverified", "platinum"):
+        with pytest.raises(kyc.Unprocessable, match="apply for one of"):
+            kyc.submit(
+                uow.session, vault, user, FakeKycProvider(), tier=tier, submission=ZHANG, now=NOW
+            )
