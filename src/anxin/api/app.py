@@ -11,6 +11,10 @@ from anxin import __version__
 from anxin.api import health, problems
 from anxin.api.deps import Container
 from anxin.api.limits import BodySizeLimit
+from anxin.identity import endpoints as identity_endpoints
+from anxin.identity import staff
+from anxin.identity.outbox import OutboxWorker
+from anxin.identity.service import IdentityRuntime
 from anxin.kit.clock import Clock, SystemClock
 from anxin.kit.db import Database
 from anxin.ledger.endpoints import router as ledger_router
@@ -41,12 +45,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             max_batch=settings.ledger_max_batch,
             expiry_interval=settings.ledger_expiry_interval_seconds,
         ).start()
+        identity = IdentityRuntime.build(settings, database, clock)
+        outbox = None
+        if settings.delivery_interval_seconds > 0:
+            outbox = OutboxWorker(
+                database, keys, identity.senders, clock, interval=settings.delivery_interval_seconds
+            ).start()
         app.state.container = Container(
-            settings=settings, database=database, engine=engine, clock=clock, keys=keys
-        )
+            settings=settings, database=database, engine=engine, clock=clock, keys=keys,
+            identity=identity,
+        )  # fmt: skip
         try:
             yield
         finally:
+            if outbox is not None:
+                outbox.stop()
             engine.stop()  # finishes what was acknowledged to the engine first
             database.dispose()
 
@@ -61,4 +74,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     problems.install(app)
     app.include_router(health.router)
     app.include_router(ledger_router)
+    app.include_router(identity_endpoints.auth_router)
+    app.include_router(identity_endpoints.me_router)
+    app.include_router(staff.router)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,6 +23,9 @@ from anxin.ledger.engine import LedgerEngine
 from anxin.privacy.keys import KeyService
 from anxin.settings import Settings
 
+if TYPE_CHECKING:
+    from anxin.identity.service import IdentityRuntime
+
 
 @dataclass
 class Container:
@@ -33,6 +36,7 @@ class Container:
     engine: LedgerEngine
     clock: Clock
     keys: KeyService
+    identity: IdentityRuntime | None = None
 
 
 def get_container(request: Request) -> Container:

@@ -17,10 +17,10 @@ from typing import Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from anxin.kit.errors import Unprocessable
+from anxin.kit.errors import AnxinError, Unprocessable
 from anxin.kit.ids import new_id
 from anxin.models import Contact, OneTimeCode, User
 from anxin.privacy.masking import mask_email, mask_phone
@@ -37,6 +37,12 @@ _CODE_COLUMN = "identity_codes.code"
 class InvalidContact(Unprocessable):
     code = "invalid_contact"
     title = "Not a valid phone number or email address"
+
+
+class InvalidCode(AnxinError):
+    status = 400
+    code = "invalid_code"
+    title = "The code is not right or no longer valid"
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,52 @@ def contacts_of(session: Session, user_id: uuid.UUID, *, verified: bool = False)
     return list(session.scalars(query))
 
 
+# -- accounts' personal fields -------------------------------------------------------------
+
+
+def drop_contact(session: Session, contact: Contact) -> None:
+    session.execute(delete(OneTimeCode).where(OneTimeCode.contact_id == contact.id))
+    session.delete(contact)
+    session.flush()
+
+
+def seal_name(session: Session, vault: Vault, user_id: uuid.UUID, name: str | None) -> bytes | None:
+    if not name:
+        return None
+    return vault.encrypt(
+        session, user_id, table="identity_users", column="display_name_enc", row_id=user_id,
+        plaintext=name,
+    )  # fmt: skip
+
+
+def display_name(session: Session, vault: Vault, user: User) -> str | None:
+    if user.display_name_enc is None:
+        return None
+    return vault.decrypt(
+        session, user.id, table="identity_users", column="display_name_enc", row_id=user.id,
+        ciphertext=user.display_name_enc,
+    )  # fmt: skip
+
+
+def new_user(
+    session: Session, vault: Vault, *, kind: str, role: str | None, status: str,
+    password_hash: str, name: str | None, locale: str, now: datetime,
+    pseudonym: str | None = None,
+) -> User:  # fmt: skip
+    user_id = new_id()
+    vault.create_data_key(session, user_id, now)
+    user = User(
+        id=user_id, kind=kind, role=role, status=status, pseudonym=pseudonym,
+        display_name_enc=seal_name(session, vault, user_id, name), locale=locale,
+        tier="unverified", password_hash=password_hash, password_changed_at=now,
+        failed_passwords=0, failed_factors=0, locked_until=None, daily_limit=None,
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(user)
+    session.flush()
+    return user
+
+
 # -- one-time codes -----------------------------------------------------------------------
 
 
@@ -191,3 +243,74 @@ def check_code(
         matched.consumed_at = now
     session.flush()
     return matched
+
+
+# -- changing a phone number or email -----------------------------------------------------
+
+
+def start_change(
+    session: Session, vault: Vault, user: User, auth_session_id: uuid.UUID, *,
+    contact: ContactValue, step_up_token: str | None, lifetime_seconds: int, now: datetime,
+) -> None:  # fmt: skip
+    """Send a code to a new phone or email (after step-up for exactly that value). If the
+    value belongs to someone else, its owner is told instead and the caller sees no
+    difference."""
+    from anxin.identity.notifications import send_to_contact
+    from anxin.identity.stepup import require_step_up
+
+    action = {"type": "change_contact", "kind": contact.kind, "contact": lookup_key(vault, contact)}
+    require_step_up(
+        session, user, auth_session_id, action=action, step_up_token=step_up_token, now=now
+    )
+    existing = find_contact(session, vault, contact)
+    if existing is not None and existing.user_id == user.id and existing.verified_at:
+        raise Unprocessable("this is already your contact", code="contact_unchanged")
+    if existing is not None and existing.user_id != user.id:
+        if existing.verified_at is not None:
+            owner = session.get(User, existing.user_id)
+            send_to_contact(
+                session, vault, existing, template="contact_taken",
+                locale=owner.locale if owner else user.locale, now=now,
+            )  # fmt: skip
+            return
+        drop_contact(session, existing)  # never verified: whoever proves it first gets it
+        existing = None
+    for other in contacts_of(session, user.id):
+        if other.kind == contact.kind and other.verified_at is None and other is not existing:
+            drop_contact(session, other)  # one change at a time
+    row = existing or add_contact(session, vault, user, contact, now=now)
+    code = issue_code(
+        session, vault, row, purpose="verify_contact", now=now, lifetime_seconds=lifetime_seconds
+    )
+    send_to_contact(
+        session, vault, row, template="verify_contact", locale=user.locale, now=now, code=code,
+        minutes=max(1, lifetime_seconds // 60),
+    )  # fmt: skip
+
+
+def finish_change(
+    session: Session, vault: Vault, user: User, *, code: str, now: datetime
+) -> Contact:
+    """Verify the new contact with its code; it replaces the old one of its kind, whose
+    owner is told on the old channel."""
+    from anxin.identity.notifications import channel_word, notify, send_to_contact
+    from anxin.identity.throttle import Rejected
+
+    matched = check_code(session, vault, user.id, purpose="verify_contact", code=code, now=now)
+    new = session.get(Contact, matched.contact_id) if matched is not None else None
+    if new is None or new.user_id != user.id or new.verified_at is not None:
+        raise Rejected(InvalidCode(), commit=True, code_failed=True)
+    new.verified_at = now
+    channel = channel_word(new.kind, user.locale)
+    for old in contacts_of(session, user.id):
+        if old.kind == new.kind and old.id != new.id:
+            send_to_contact(
+                session, vault, old, template="contact_replaced", locale=user.locale, now=now,
+                masked=new.masked,
+            )  # fmt: skip
+            drop_contact(session, old)
+    notify(
+        session, vault, user, "security.contact_changed", now=now, channel=channel,
+        masked=new.masked, copy_to_contacts=True,
+    )  # fmt: skip
+    return new

@@ -22,7 +22,7 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Protocol
 
-from anxin.settings import Settings
+from anxin.settings import Environment, Settings
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def build_senders(settings: Settings) -> Senders:
             password=settings.smtp_password,
         )  # fmt: skip
     else:
-        if not settings.is_development:
+        if settings.env is Environment.PRODUCTION:
             log.warning("ANXIN_SMTP_HOST is not set: emails are only written to %s",
                         email_log_path(settings))  # fmt: skip
         email = FakeEmailSender(email_log_path(settings))

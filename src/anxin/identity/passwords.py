@@ -66,7 +66,9 @@ def blocklist() -> frozenset[str]:
         for line in shipped.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    return frozenset(FREQUENCY_LISTS["passwords"].split(",")) | frozenset(extra)
+    common = FREQUENCY_LISTS["passwords"]  # a string, until zxcvbn's matcher splits it
+    words = common.split(",") if isinstance(common, str) else list(common)
+    return frozenset(w.lower() for w in words) | frozenset(extra)
 
 
 def context_words(*values: str | None) -> list[str]:

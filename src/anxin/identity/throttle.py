@@ -73,6 +73,18 @@ class RateLimitUnavailable(ServiceUnavailable):
     title = "Attempt counters are unavailable; try again shortly"
 
 
+class Rejected(Exception):
+    """A refusal whose counting must survive: commit, update throttles, raise ``error``."""
+
+    def __init__(
+        self, error: AnxinError, *, commit: bool = False, password_failed: bool = False,
+        code_failed: bool = False,
+    ) -> None:  # fmt: skip
+        super().__init__(error.detail)
+        self.error, self.commit = error, commit
+        self.password_failed, self.code_failed = password_failed, code_failed
+
+
 # -- the database storage -----------------------------------------------------------------
 
 
