@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from anxin.identity import kyc
 from anxin.identity.kyc import FakeKycProvider, KycDecision, KycSubmission
@@ -15,7 +17,8 @@ from anxin.models import KycCheck
 from anxin.privacy.keyring import load_keyring
 from anxin.privacy.keys import KeyService
 from anxin.privacy.vault import Vault
-from anxin.settings import Settings
+from anxin.settings import Environment, Settings
+from tests.identity.conftest import Person
 from tests.identity.test_totp import make_user
 
 NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -125,3 +128,84 @@ def test_unknown_tiers_are_refused(uow: UnitOfWork, vault: Vault) -> None:
             kyc.submit(
                 uow.session, vault, user, FakeKycProvider(), tier=tier, submission=ZHANG, now=NOW
             )
+
+
+# -- the API --------------------------------------------------------------------------------
+
+BODY = {
+    "tier": "basic", "full_name": "张伟", "id_type": "resident_id",
+    "id_number": "11010519491231002x", "date_of_birth": "1949-12-31", "nationality": "CN",
+}  # fmt: skip
+
+
+def test_submit_and_status(client: TestClient, holder: Callable[..., Person]) -> None:
+    alice = holder()
+    assert client.get("/v1/me/kyc", headers=alice.headers).json() == {
+        "tier": "unverified", "check_id": None, "applied_for": None, "status": "none",
+        "reason": None, "submitted_at": None, "decided_at": None,
+    }  # fmt: skip
+    submitted = client.post("/v1/me/kyc", json=BODY, headers=alice.headers)
+    assert submitted.status_code == 202, submitted.text
+    assert submitted.json()["status"] == "approved" and submitted.json()["tier"] == "basic"
+    status = client.get("/v1/me/kyc", headers=alice.headers).json()
+    assert status["applied_for"] == "basic" and status["tier"] == "basic"
+    assert client.get("/v1/me/limits", headers=alice.headers).json()["tier"] == "basic"
+    again = client.post("/v1/me/kyc", json=BODY, headers=alice.headers)
+    assert again.status_code == 409 and again.json()["code"] == "tier_already_reached"
+
+
+def test_flagged_submissions_are_rejected(
+    client: TestClient, holder: Callable[..., Person]
+) -> None:
+    alice = holder()
+    body = {**BODY, "id_number": "110105194912310000"}
+    rejected = client.post("/v1/me/kyc", json=body, headers=alice.headers).json()
+    assert (rejected["status"], rejected["reason"], rejected["tier"]) == (
+        "rejected", "flagged", "unverified",
+    )  # fmt: skip
+
+
+def test_asynchronous_provider_through_the_api(
+    client: TestClient, holder: Callable[..., Person]
+) -> None:
+    provider = FakeKycProvider(asynchronous=True)
+    client.app.state.kyc_provider = provider  # type: ignore[attr-defined]
+    alice = holder()
+    pending = client.post("/v1/me/kyc", json={**BODY, "tier": "full", "address": "北京"},
+                          headers=alice.headers).json()  # fmt: skip
+    assert pending["status"] == "pending" and pending["tier"] == "unverified"
+    busy = client.post("/v1/me/kyc", json=BODY, headers=alice.headers)
+    assert busy.status_code == 409 and busy.json()["code"] == "kyc_pending"
+    provider.release()
+    decided = client.get("/v1/me/kyc", headers=alice.headers).json()
+    assert decided["status"] == "approved" and decided["tier"] == "full"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"tier": "unverified"}, {"id_number": "12"}, {"id_number": "11010519491231002X;"},
+     {"nationality": "china"}, {"date_of_birth": "yesterday"}, {"extra": 1},
+     {"full_name": ""}],
+)  # fmt: skip
+def test_malformed_submissions(
+    client: TestClient, holder: Callable[..., Person], change: dict[str, Any]
+) -> None:
+    alice = holder()
+    response = client.post("/v1/me/kyc", json={**BODY, **change}, headers=alice.headers)
+    assert response.status_code == 422 and response.json()["code"] == "validation_failed"
+
+
+def test_staff_have_no_kyc(client: TestClient, make_staff: Callable[..., Person]) -> None:
+    agent = make_staff("agent")
+    response = client.get("/v1/me/kyc", headers=agent.headers)
+    assert response.status_code == 403 and response.json()["code"] == "wrong_account_kind"
+
+
+def test_no_fake_provider_in_production(
+    client: TestClient, holder: Callable[..., Person], settings: Settings
+) -> None:
+    alice = holder()
+    container = client.app.state.container  # type: ignore[attr-defined]
+    container.settings = settings.model_copy(update={"env": Environment.PRODUCTION})
+    response = client.post("/v1/me/kyc", json=BODY, headers=alice.headers)
+    assert response.status_code == 503 and response.json()["code"] == "service_unavailable"

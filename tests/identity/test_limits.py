@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from anxin.identity import limits, stepup, totp
 from anxin.identity.limits import DEFAULT_TIER_LIMITS, LimitExceeded, LimitPolicy
+from anxin.kit.clock import ManualClock
 from anxin.kit.db import Database
 from anxin.kit.ids import new_id
 from anxin.kit.unit_of_work import UnitOfWork
@@ -18,6 +20,8 @@ from anxin.privacy.keyring import load_keyring
 from anxin.privacy.keys import KeyService
 from anxin.privacy.vault import Vault
 from anxin.settings import Settings
+from tests.identity.conftest import Person
+from tests.identity.test_factors_api import enrol_totp
 from tests.identity.test_totp import make_user
 
 NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -183,3 +187,68 @@ def test_the_own_limit_cannot_exceed_the_tier(uow: UnitOfWork, vault: Vault) -> 
         uow.session, user, new_id(), limit=50_000, step_up_token=None, now=NOW, policy=POLICY
     )
     assert user.daily_limit == 50_000
+
+
+# -- the API --------------------------------------------------------------------------------
+
+
+def test_limits_api(client: TestClient, holder: Callable[..., Person], clock: ManualClock) -> None:
+    alice = holder()
+    shown = client.get("/v1/me/limits", headers=alice.headers).json()
+    assert shown["tier"] == "unverified"
+    assert shown["limits"]["CNY"] == {
+        "balance": 100_000, "daily_outflow": 50_000, "monthly_outflow": 200_000
+    }  # fmt: skip
+    assert shown["daily_limit"] == {
+        "currency": "CNY", "tier_limit": 50_000, "chosen": None, "effective": 50_000
+    }  # fmt: skip
+    lowered = client.put("/v1/me/limits", json={"daily_limit": 10_000}, headers=alice.headers)
+    assert lowered.status_code == 200 and lowered.json()["daily_limit"]["effective"] == 10_000
+    secret = enrol_totp(client, alice, clock)
+    raise_to = {"daily_limit": 30_000}
+    refused = client.put("/v1/me/limits", json=raise_to, headers=alice.headers)
+    assert refused.status_code == 401 and refused.json()["code"] == "step_up_required"
+    clock.advance(timedelta(seconds=30))
+    code = totp.code_at(secret, totp.time_step(clock.now()))
+    answered = client.post(
+        f"/v1/auth/step-up/{refused.json()['challenge_id']}",
+        json={"method": "totp", "proof": {"code": code}}, headers=alice.headers,
+    )  # fmt: skip
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["action"] == {
+        "type": "raise_daily_limit", "daily_limit": 30_000, "currency": "CNY"
+    }  # fmt: skip
+    token = {**alice.headers, "X-Step-Up-Token": answered.json()["step_up_token"]}
+    other = client.put("/v1/me/limits", json={"daily_limit": 40_000}, headers=token)
+    assert other.status_code == 401 and "different action" in other.json()["detail"]
+    raised = client.put("/v1/me/limits", json=raise_to, headers=token)
+    assert raised.status_code == 200 and raised.json()["daily_limit"]["chosen"] == 30_000
+    again = client.put("/v1/me/limits", json={"daily_limit": 35_000}, headers=token)
+    assert again.status_code == 401 and "already used" in again.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"daily_limit": 50_001}, "limit_above_tier"),
+        ({"daily_limit": -1}, "validation_failed"),
+        ({"daily_limit": 10.5}, "validation_failed"),
+        ({"daily_limit": "100"}, "validation_failed"),
+        ({}, "validation_failed"),
+    ],
+)
+def test_bad_limits(
+    client: TestClient, holder: Callable[..., Person], body: dict[str, Any], code: str
+) -> None:
+    alice = holder()
+    response = client.put("/v1/me/limits", json=body, headers=alice.headers)
+    assert response.status_code == 422 and response.json()["code"] == code, response.text
+
+
+def test_raising_without_any_factor_is_refused(
+    client: TestClient, holder: Callable[..., Person]
+) -> None:
+    alice = holder()
+    client.put("/v1/me/limits", json={"daily_limit": 100}, headers=alice.headers)
+    response = client.put("/v1/me/limits", json={"daily_limit": 200}, headers=alice.headers)
+    assert response.status_code == 403 and response.json()["code"] == "second_factor_required"
