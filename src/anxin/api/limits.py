@@ -1,4 +1,10 @@
-"""Refuse oversized request bodies before they are read into memory."""
+"""Refuse oversized request bodies before they are read into memory.
+
+A declared ``Content-Length`` above the limit is refused at once. A streamed (chunked)
+body is counted as it arrives and cut off at the limit; the framework turns the cut-off
+into a generic "could not parse the body" 400, so that answer is swallowed and the
+client gets the 413 it deserves.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ class BodySizeLimit:
                     return
         received = 0
         too_large = False
+        started = False
 
         async def limited_receive() -> Message:
             nonlocal received, too_large
@@ -38,9 +45,20 @@ class BodySizeLimit:
                     raise _TooLarge()
             return message
 
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if too_large:
+                return  # the app's answer to a body we cut off; ours replaces it
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not started:
             await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
@@ -60,6 +78,8 @@ class BodySizeLimit:
                 "headers": [
                     (b"content-type", b"application/problem+json"),
                     (b"content-length", str(len(body)).encode()),
+                    # The rest of the body was never read: the connection cannot be reused.
+                    (b"connection", b"close"),
                 ],
             }
         )
