@@ -24,3 +24,7 @@ def healthz(c: ContainerDep) -> JSONResponse:
             status_code=503,
         )
     return JSONResponse({"status": "ok", "database": "reachable", "schema": schema.current})
+
+
+# Load balancers often probe with HEAD; same answer, no body, not a separate API operation.
+router.add_api_route("/healthz", healthz, methods=["HEAD"], include_in_schema=False)
