@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
 
 from anxin.api.deps import ContainerDep, LedgerReader, LedgerWriter, ReadUoW, WriteUoW
+from anxin.api.problems import problem
 from anxin.apikeys.service import Principal
 from anxin.kit.canonical import fingerprint
-from anxin.kit.errors import Unprocessable
+from anxin.kit.errors import AnxinError, Unprocessable
 from anxin.ledger import assets, repository, service
 from anxin.ledger.commands import (
+    MAX_AMOUNT,
     Command,
     CommandResult,
     IdempotencyClaim,
@@ -45,6 +49,7 @@ from anxin.ledger.schemas import (
     TransferList,
     TransferOut,
     VoidPending,
+    no_nul,
 )
 from anxin.models import Account, Entry, Transfer
 
@@ -60,6 +65,7 @@ IdempotencyKey = Annotated[
 ]
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 Limit = Annotated[int, Query(ge=1, le=1000)]
+TextFilter = Annotated[str | None, Query(max_length=200), AfterValidator(no_nul)]
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -87,13 +93,35 @@ async def _execute(container: ContainerDep, command: Command) -> CommandResult:
     return result
 
 
-def _single(result: CommandResult, response: Response) -> TransferOut:
+def _rejected(error: AnxinError, *, replayed: bool) -> JSONResponse:
+    """A rejection answered as a problem document; a replayed one says so like a success."""
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return problem(
+        error.status, error.code, error.title, error.detail, headers=headers, **error.extra
+    )
+
+
+def _single(result: CommandResult, response: Response) -> TransferOut | JSONResponse:
     outcome = result.outcomes[0]
     if "error" in outcome:
-        raise rejection_error(outcome["error"], outcome.get("detail"))
+        error = rejection_error(outcome["error"], outcome.get("detail"))
+        return _rejected(error, replayed=result.replayed)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return TransferOut.model_validate(outcome["transfer"])
+
+
+def _entry_cursor(cursor: str | None) -> str | None:
+    """Refuse cursors that decode but point nowhere a journal can be (forged or corrupt)."""
+    if cursor is None:
+        return None
+    try:
+        _, seq = repository.decode_cursor(cursor)
+    except OverflowError as error:
+        raise repository.InvalidCursor() from error
+    if not 0 <= seq <= MAX_AMOUNT:
+        raise repository.InvalidCursor()
+    return cursor
 
 
 def _transfer_op(body: TransferCreate) -> TransferOp:
@@ -180,7 +208,7 @@ def create_account(
 def list_accounts(
     _: LedgerReader,
     uow: ReadUoW,
-    owner_ref: str | None = None,
+    owner_ref: TextFilter = None,
     cursor: uuid.UUID | None = None,
     limit: Limit = 100,
 ) -> AccountList:
@@ -206,6 +234,12 @@ def get_balance(
     else:
         if at.tzinfo is None:
             raise Unprocessable("`at` needs a time zone offset", code="invalid_time")
+        try:
+            at = at.astimezone(UTC)
+        except OverflowError as error:
+            raise Unprocessable(
+                "`at` is outside the range of representable times", code="invalid_time"
+            ) from error
         balance = service.balance_as_of(uow.session, account_id, at)
     return BalanceOut(posted=balance.posted, pending=balance.pending, available=balance.available)
 
@@ -221,7 +255,11 @@ def list_entries(
 ) -> EntryPageOut:
     repository.get_account(uow.session, account_id)
     page = repository.entries_page(
-        uow.session, account_id, cursor=cursor, limit=limit, newest_first=order == "newest"
+        uow.session,
+        account_id,
+        cursor=_entry_cursor(cursor),
+        limit=limit,
+        newest_first=order == "newest",
     )
     return EntryPageOut(data=[entry_out(e) for e in page.entries], next_cursor=page.next_cursor)
 
@@ -264,7 +302,7 @@ async def create_transfer(
     c: ContainerDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> TransferOut:
+) -> TransferOut | JSONResponse:
     claim = _claim(principal, idempotency_key, "transfers", body.model_dump(mode="json"))
     result = await _execute(c, Command(operations=(_transfer_op(body),), idempotency=claim))
     return _single(result, response)
@@ -277,7 +315,7 @@ async def create_batch(
     c: ContainerDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> BatchOut:
+) -> BatchOut | JSONResponse:
     claim = _claim(principal, idempotency_key, "batch", body.model_dump(mode="json"))
     operations: tuple[Operation, ...] = tuple(_transfer_op(t) for t in body.transfers)
     result = await _execute(
@@ -301,12 +339,13 @@ async def create_batch(
     if body.linked and not result.ok:
         failed = next(i for i in items if i.error and i.error["code"] != "linked_event_failed")
         assert failed.error is not None
-        raise rejection_error(
+        rejection = rejection_error(
             failed.error["code"],
             f"transfer {failed.index}: {failed.error['detail']}; no transfer was made",
             index=failed.index,
             results=[i.model_dump(mode="json") for i in items],
         )
+        return _rejected(rejection, replayed=result.replayed)
     response.status_code = status.HTTP_201_CREATED if result.ok else status.HTTP_200_OK
     return BatchOut(linked=body.linked, results=items)
 
@@ -315,7 +354,7 @@ async def create_batch(
 def list_transfers(
     _: LedgerReader,
     uow: ReadUoW,
-    reference: str | None = None,
+    reference: TextFilter = None,
     account: uuid.UUID | None = None,
     cursor: uuid.UUID | None = None,
     limit: Limit = 100,
@@ -343,7 +382,7 @@ async def post_pending(
     c: ContainerDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> TransferOut:
+) -> TransferOut | JSONResponse:
     payload = {"id": str(transfer_id), **body.model_dump(mode="json")}
     claim = _claim(principal, idempotency_key, "post", payload)
     op = PostOp(pending_id=transfer_id, amount=body.amount, metadata=body.metadata)
@@ -361,7 +400,7 @@ async def void_pending(
     c: ContainerDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> TransferOut:
+) -> TransferOut | JSONResponse:
     payload = {"id": str(transfer_id), **body.model_dump(mode="json")}
     claim = _claim(principal, idempotency_key, "void", payload)
     op = VoidOp(pending_id=transfer_id, metadata=body.metadata)
@@ -379,7 +418,7 @@ async def reverse_transfer(
     c: ContainerDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> TransferOut:
+) -> TransferOut | JSONResponse:
     payload = {"id": str(transfer_id), **body.model_dump(mode="json")}
     claim = _claim(principal, idempotency_key, "reverse", payload)
     op = ReverseOp(

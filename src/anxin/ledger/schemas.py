@@ -7,31 +7,61 @@ is how money gets lost.
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 from anxin.ledger.commands import MAX_AMOUNT
-
-Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Minor units, > 0")]
-AssetCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{2,15}$", examples=["CNY"])]
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
-Kind = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.:-]+$")]
 
 _MAX_METADATA_BYTES = 4096
 
 
-def _small_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    import json
+def no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refusing it here keeps both databases alike and
+    # turns what would be a database error into a validation error.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
 
+
+def _check_json_value(value: Any) -> None:
+    if isinstance(value, str):
+        no_nul(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite (no NaN or Infinity)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            no_nul(key)
+            _check_json_value(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json_value(item)
+
+
+def _metadata(value: dict[str, Any]) -> dict[str, Any]:
+    _check_json_value(value)
     if len(json.dumps(value, ensure_ascii=False).encode()) > _MAX_METADATA_BYTES:
         raise ValueError(f"metadata is limited to {_MAX_METADATA_BYTES} bytes of JSON")
     return value
 
 
-Metadata = Annotated[dict[str, Any], AfterValidator(_small_metadata)]
+Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Minor units, > 0")]
+AssetCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{2,15}$", examples=["CNY"])]
+Text200 = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_nul)]
+Kind = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.:-]+$")]
+Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
 
 
 class Strict(BaseModel):
@@ -72,7 +102,7 @@ class AccountList(BaseModel):
 
 
 class StatusChange(Strict):
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(no_nul)]
 
 
 class TransferCreate(Strict):
@@ -89,6 +119,13 @@ class TransferCreate(Strict):
     timeout_seconds: Annotated[StrictInt, Field(gt=0, le=366 * 86400)] | None = Field(
         default=None, description="For a pending transfer: void it automatically after this."
     )
+
+    @model_validator(mode="after")
+    def _timeout_needs_hold(self) -> TransferCreate:
+        # A timeout on an immediate transfer would be silently meaningless.
+        if self.timeout_seconds is not None and not self.pending:
+            raise ValueError("timeout_seconds is only for pending transfers")
+        return self
 
 
 class BatchCreate(Strict):
@@ -171,7 +208,7 @@ class EntryPageOut(BaseModel):
 
 class AssetCreate(Strict):
     code: AssetCode
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(no_nul)]
     scale: Annotated[StrictInt, Field(ge=0, le=18)]
 
 
