@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,6 @@ from anxin.models import Challenge, User
 from anxin.privacy.keyring import load_keyring
 from anxin.privacy.keys import KeyService
 from anxin.settings import Settings
-from tests.identity.conftest import Person as CorePerson
 from tests.identity.softauthn import SoftAuthenticator
 from tests.identity.test_totp import make_user
 
@@ -329,75 +328,3 @@ def test_unknown_challenge(world: World) -> None:
     problem(answered, 404, "challenge_not_found")
     with UnitOfWork(world.database) as uow:
         assert uow.session.scalars(select(Challenge)).all() == []
-
-
-# -- with the sign-in flow ------------------------------------------------------------------
-
-
-def enrol_totp(client: TestClient, person: CorePerson, clock: ManualClock) -> str:
-    secret: str = client.post("/v1/me/factors/totp", headers=person.headers).json()["secret"]
-    code = totp.code_at(secret, totp.time_step(clock.now()))
-    confirmed = client.post("/v1/me/factors/totp/confirm", json={"code": code},
-                            headers=person.headers)  # fmt: skip
-    assert confirmed.status_code == 200, confirmed.text
-    return secret
-
-
-def test_signin_with_totp_as_second_factor(
-    client: TestClient, holder: Callable[..., CorePerson], clock: ManualClock
-) -> None:
-    alice = holder()
-    secret = enrol_totp(client, alice, clock)
-    first = client.post(
-        "/v1/auth/signin", json={"identifier": alice.identifier, "password": alice.password}
-    ).json()
-    assert first["status"] == "second_factor_required" and first["methods"] == ["totp"]
-    clock.advance(timedelta(seconds=30))
-    code = totp.code_at(secret, totp.time_step(clock.now()))
-    body = {"pending_token": first["pending_token"], "method": "totp", "proof": {"code": code}}
-    done = client.post("/v1/auth/signin/second-factor", json=body)
-    assert done.status_code == 200 and done.json()["status"] == "signed_in", done.text
-
-
-def test_signin_with_a_passkey_as_second_factor_and_passwordless(
-    client: TestClient, holder: Callable[..., CorePerson], settings: Settings
-) -> None:
-    alice = holder()
-    device = SoftAuthenticator(origin=settings.webauthn_origin, rp_id=settings.webauthn_rp_id)
-    options = client.post("/v1/me/factors/passkeys/options", headers=alice.headers).json()
-    created = client.post("/v1/me/factors/passkeys", headers=alice.headers, json={
-        "challenge_id": options["challenge_id"], "credential": device.create(options["options"]),
-    })  # fmt: skip
-    assert created.status_code == 201, created.text
-    first = client.post(
-        "/v1/auth/signin", json={"identifier": alice.identifier, "password": alice.password}
-    ).json()
-    assert first["methods"] == ["passkey"] and first["passkey"]["challenge_id"]
-    proof = {"challenge_id": first["passkey"]["challenge_id"],
-             "credential": device.get(first["passkey"]["options"])}  # fmt: skip
-    body = {"pending_token": first["pending_token"], "method": "passkey", "proof": proof}
-    done = client.post("/v1/auth/signin/second-factor", json=body)
-    assert done.status_code == 200 and done.json()["status"] == "signed_in", done.text
-    # Passwordless: the passkey alone (with user verification).
-    options = client.post("/v1/auth/passkey/options").json()
-    assert options["options"]["allowCredentials"] == []
-    answer = {"challenge_id": options["challenge_id"], "credential": device.get(options["options"])}
-    signed = client.post("/v1/auth/passkey/verify", json=answer)
-    assert signed.status_code == 200, signed.text
-    token = signed.json()["token"]
-    me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
-    assert me["id"] == alice.user_id
-    # The same assertion again (replayed challenge), or one without user verification.
-    problem(client.post("/v1/auth/passkey/verify", json=answer), 401, "passkey_not_accepted")
-    options = client.post("/v1/auth/passkey/options").json()
-    no_uv = device.get(options["options"], user_verified=False)
-    refused = client.post(
-        "/v1/auth/passkey/verify",
-        json={"challenge_id": options["challenge_id"], "credential": no_uv},
-    )
-    problem(refused, 401, "passkey_not_accepted")
-
-
-def test_passwordless_signin_refuses_another_site(client: TestClient) -> None:
-    response = client.post("/v1/auth/passkey/options", headers={"Origin": "https://evil.example"})
-    problem(response, 403, "csrf_check_failed")

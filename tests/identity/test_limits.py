@@ -21,8 +21,7 @@ from anxin.privacy.keys import KeyService
 from anxin.privacy.vault import Vault
 from anxin.settings import Settings
 from tests.identity.conftest import Person
-from tests.identity.test_factors_api import enrol_totp
-from tests.identity.test_totp import make_user
+from tests.identity.test_totp import enrol_totp, make_user
 
 NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
 POLICY = LimitPolicy(tiers=DEFAULT_TIER_LIMITS, daily_limit_currency="CNY")

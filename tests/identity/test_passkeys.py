@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from anxin.identity import factors, passkeys
 from anxin.identity.passkeys import PasskeyAlreadyRegistered, PasskeyRejected, RelyingParty
@@ -17,7 +18,9 @@ from anxin.privacy.keyring import load_keyring
 from anxin.privacy.keys import KeyService
 from anxin.privacy.vault import Vault
 from anxin.settings import Settings
+from tests.identity.conftest import Person
 from tests.identity.softauthn import SoftAuthenticator, unb64url
+from tests.identity.test_factors_api import problem
 from tests.identity.test_totp import make_user
 
 NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -336,3 +339,50 @@ def test_verify_second_factor_with_a_passkey(
     )
     assert factors.enrolled_methods(uow.session, user.id) == ["passkey"]
     assert factors.has_second_factor(uow.session, user.id)
+
+
+# -- sign-in through the API ---------------------------------------------------------------
+
+
+def test_signin_with_a_passkey_as_second_factor_and_passwordless(
+    client: TestClient, holder: Callable[..., Person], settings: Settings
+) -> None:
+    alice = holder()
+    device = SoftAuthenticator(origin=settings.webauthn_origin, rp_id=settings.webauthn_rp_id)
+    options = client.post("/v1/me/factors/passkeys/options", headers=alice.headers).json()
+    created = client.post("/v1/me/factors/passkeys", headers=alice.headers, json={
+        "challenge_id": options["challenge_id"], "credential": device.create(options["options"]),
+    })  # fmt: skip
+    assert created.status_code == 201, created.text
+    first = client.post(
+        "/v1/auth/signin", json={"identifier": alice.identifier, "password": alice.password}
+    ).json()
+    assert first["methods"] == ["passkey"] and first["passkey"]["challenge_id"]
+    proof = {"challenge_id": first["passkey"]["challenge_id"],
+             "credential": device.get(first["passkey"]["options"])}  # fmt: skip
+    body = {"pending_token": first["pending_token"], "method": "passkey", "proof": proof}
+    done = client.post("/v1/auth/signin/second-factor", json=body)
+    assert done.status_code == 200 and done.json()["status"] == "signed_in", done.text
+    # Passwordless: the passkey alone (with user verification).
+    options = client.post("/v1/auth/passkey/options").json()
+    assert options["options"]["allowCredentials"] == []
+    answer = {"challenge_id": options["challenge_id"], "credential": device.get(options["options"])}
+    signed = client.post("/v1/auth/passkey/verify", json=answer)
+    assert signed.status_code == 200, signed.text
+    token = signed.json()["token"]
+    me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["id"] == alice.user_id
+    # The same assertion again (replayed challenge), or one without user verification.
+    problem(client.post("/v1/auth/passkey/verify", json=answer), 401, "passkey_not_accepted")
+    options = client.post("/v1/auth/passkey/options").json()
+    no_uv = device.get(options["options"], user_verified=False)
+    refused = client.post(
+        "/v1/auth/passkey/verify",
+        json={"challenge_id": options["challenge_id"], "credential": no_uv},
+    )
+    problem(refused, 401, "passkey_not_accepted")
+
+
+def test_passwordless_signin_refuses_another_site(client: TestClient) -> None:
+    response = client.post("/v1/auth/passkey/options", headers={"Origin": "https://evil.example"})
+    problem(response, 403, "csrf_check_failed")

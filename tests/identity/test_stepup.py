@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from anxin.identity import recovery, stepup, totp
 from anxin.identity.stepup import StepUpPolicy, StepUpRequired
@@ -15,7 +16,7 @@ from anxin.identity.throttle import InvalidSecondFactor, SecondFactorBlocked
 from anxin.kit.db import Database
 from anxin.kit.ids import new_id
 from anxin.kit.unit_of_work import UnitOfWork
-from anxin.models import Challenge, User
+from anxin.models import Challenge, Notification, User
 from anxin.privacy.keyring import load_keyring
 from anxin.privacy.keys import KeyService
 from anxin.privacy.vault import Vault
@@ -249,6 +250,9 @@ def test_wrong_proofs_warn_then_block(world: World) -> None:
     assert caught.value.extra["warning"] == "last_attempt"
     with pytest.raises(SecondFactorBlocked):
         _satisfy(world, error.pending.id, "totp", {"code": "000000"})
+    told = world.uow.session.scalars(select(Notification.kind).where(
+        Notification.user_id == world.user.id)).all()  # fmt: skip
+    assert told == ["security.factors_blocked"]
     with pytest.raises(SecondFactorBlocked):  # even the right code, while blocked
         _satisfy(world, error.pending.id, "totp", {"code": world.code()})
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pyotp
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from anxin.identity import totp
+from anxin.kit.clock import ManualClock
 from anxin.kit.db import Database
 from anxin.kit.ids import new_id
 from anxin.kit.unit_of_work import UnitOfWork
@@ -20,6 +22,7 @@ from anxin.privacy.keyring import load_keyring
 from anxin.privacy.keys import KeyService
 from anxin.privacy.vault import Vault
 from anxin.settings import Settings
+from tests.identity.conftest import Person
 
 RFC_SEED = b"12345678901234567890"
 RFC_SECRET = base64.b32encode(RFC_SEED).decode()
@@ -222,3 +225,31 @@ def test_a_disabled_app_no_longer_verifies(uow: UnitOfWork, vault: Vault) -> Non
         totp.disable(uow.session, user.id, NOW)
     # A new app can be enrolled after removing the old one.
     totp.start_enrolment(uow.session, vault, user.id, label="me", now=NOW)
+
+
+# -- with the sign-in flow ------------------------------------------------------------------
+
+
+def enrol_totp(client: TestClient, person: Person, clock: ManualClock) -> str:
+    secret: str = client.post("/v1/me/factors/totp", headers=person.headers).json()["secret"]
+    code = totp.code_at(secret, totp.time_step(clock.now()))
+    confirmed = client.post("/v1/me/factors/totp/confirm", json={"code": code},
+                            headers=person.headers)  # fmt: skip
+    assert confirmed.status_code == 200, confirmed.text
+    return secret
+
+
+def test_signin_with_totp_as_second_factor(
+    client: TestClient, holder: Callable[..., Person], clock: ManualClock
+) -> None:
+    alice = holder()
+    secret = enrol_totp(client, alice, clock)
+    first = client.post(
+        "/v1/auth/signin", json={"identifier": alice.identifier, "password": alice.password}
+    ).json()
+    assert first["status"] == "second_factor_required" and first["methods"] == ["totp"]
+    clock.advance(timedelta(seconds=30))
+    code = totp.code_at(secret, totp.time_step(clock.now()))
+    body = {"pending_token": first["pending_token"], "method": "totp", "proof": {"code": code}}
+    done = client.post("/v1/auth/signin/second-factor", json=body)
+    assert done.status_code == 200 and done.json()["status"] == "signed_in", done.text

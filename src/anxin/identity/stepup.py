@@ -31,7 +31,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from anxin.identity.notifications import notify
 from anxin.identity.throttle import (
+    MAX_FACTOR_FAILURES,
     ensure_factors_not_blocked,
     factor_failure_error,
     record_factor_failure,
@@ -363,7 +365,10 @@ def satisfy(
         session, vault, user, method=method, proof=proof, now=now
     )
     if not valid:
-        raise factor_failure_error(record_factor_failure(session, user, now))
+        failures = record_factor_failure(session, user, now)
+        if failures == MAX_FACTOR_FAILURES:
+            notify(session, vault, user, "security.factors_blocked", now=now)
+        raise factor_failure_error(failures)
     reset_factor_failures(session, user)
     secret = secrets.token_urlsafe(32)
     row.challenge = token_digest(secret.encode())
