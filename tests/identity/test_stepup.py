@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -306,3 +308,32 @@ def test_challenges_are_single_use_private_and_expire(world: World) -> None:
     world.moment += POLICY.challenge_ttl
     with pytest.raises(stepup.ChallengeExpired):
         _satisfy(world, late.pending.id, "totp", {"code": world.code()})
+
+
+def test_racing_small_payments_cannot_both_take_the_last_exemption(
+    world: World, database: Database
+) -> None:
+    stepup.trust_payee(world.uow.session, world.user.id, "acct-bob", START)
+    for _ in range(4):
+        world.require(pay(amount=1_000))
+    world.uow.commit()
+    barrier = threading.Barrier(2)
+
+    def attempt() -> str:
+        barrier.wait()
+        with UnitOfWork(database) as unit:
+            user = unit.session.get(User, world.user.id)
+            assert user is not None
+            try:
+                stepup.require_step_up(
+                    unit.session, user, world.session_id, action=pay(amount=1_000),
+                    step_up_token=None, now=world.moment, policy=POLICY,
+                )  # fmt: skip
+            except StepUpRequired:
+                return "step-up"
+            unit.commit()
+            return "exempt"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(lambda _: attempt(), range(2)))
+    assert outcomes == ["exempt", "step-up"]

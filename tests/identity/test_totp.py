@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -253,3 +255,32 @@ def test_signin_with_totp_as_second_factor(
     body = {"pending_token": first["pending_token"], "method": "totp", "proof": {"code": code}}
     done = client.post("/v1/auth/signin/second-factor", json=body)
     assert done.status_code == 200 and done.json()["status"] == "signed_in", done.text
+
+
+def test_the_same_code_sent_twice_at_once_is_accepted_once(
+    database: Database, vault: Vault, settings: Settings
+) -> None:
+    with UnitOfWork(database) as unit:
+        user = make_user(unit.session, vault, NOW)
+        enrolment = totp.start_enrolment(unit.session, vault, user.id, label="me", now=NOW)
+        totp.confirm_enrolment(
+            unit.session, vault, user.id, code=_current(enrolment.secret, NOW), now=NOW
+        )
+        unit.commit()
+    later = NOW + timedelta(seconds=30)
+    code = _current(enrolment.secret, later)
+    barrier = threading.Barrier(4)
+    keyring = load_keyring(settings.resolved_key_file, None, None)
+    assert keyring is not None
+
+    def attempt() -> bool:
+        own_vault = KeyService(keyring).vault()  # one per unit of work, as in the server
+        barrier.wait()
+        with UnitOfWork(database) as unit:
+            accepted = totp.verify(unit.session, own_vault, user.id, code, later)
+            unit.commit()
+        return accepted
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: attempt(), range(4)))
+    assert sorted(results) == [False, False, False, True]
