@@ -8,15 +8,14 @@ import typer
 import uvicorn
 
 from anxin import migrations
-from anxin.cli.context import CliError, console, settings
-from anxin.kit.db import Database
+from anxin.cli.context import CliError, console, make_database, settings
 from anxin.privacy.keys import resolve_keyring
 
 
 def migrate() -> None:
     """Create or upgrade the database schema to this version of Anxin."""
     config = settings()
-    database = Database(config.resolved_database_url, pool_size=1)
+    database = make_database(config.resolved_database_url, pool_size=1)
     try:
         before = migrations.schema_status(database.engine)
         if before.ahead:
@@ -40,7 +39,7 @@ def serve(
     must already be at this version's schema."""
     config = settings()
     resolve_keyring(config)  # refuses to start without safe keys, before anything else
-    database = Database(config.resolved_database_url, pool_size=1)
+    database = make_database(config.resolved_database_url, pool_size=1)
     try:
         status = migrations.schema_status(database.engine)
         problem = status.problem()
