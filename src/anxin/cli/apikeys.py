@@ -38,13 +38,16 @@ def create(
 @app.command("list")
 def list_() -> None:
     """List keys (never their secrets)."""
+    # Only the name may wrap: prefixes and times must stay whole in a narrow terminal or pipe.
+    table = Table("name")
+    for header in ("prefix", "scopes", "created (UTC)", "revoked (UTC)"):
+        table.add_column(header, no_wrap=True)
+    # Rows are read inside the unit of work: leaving it rolls back and expires them.
     with open_database() as database, UnitOfWork(database, write=False) as uow:
-        keys = service.list_keys(uow.session)
-    table = Table("prefix", "name", "scopes", "created", "revoked")
-    for key in keys:
-        revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else ""
-        created = key.created_at.isoformat(timespec="seconds")
-        table.add_row(key.prefix, key.name, ",".join(key.scopes), created, revoked)
+        for key in service.list_keys(uow.session):
+            revoked = f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else ""
+            created = f"{key.created_at:%Y-%m-%d %H:%M}"
+            table.add_row(key.name, key.prefix, ",".join(key.scopes), created, revoked)
     console.print(table)
 
 
