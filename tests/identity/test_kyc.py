@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from anxin.identity import kyc
 from anxin.identity.kyc import FakeKycProvider, KycDecision, KycSubmission
 from anxin.kit.db import Database
 from anxin.kit.unit_of_work import UnitOfWork
-from anxin.models import KycCheck
+from anxin.models import Base, KycCheck
 from anxin.privacy.keyring import load_keyring
 from anxin.privacy.keys import KeyService
 from anxin.privacy.vault import Vault
@@ -209,3 +211,27 @@ def test_no_fake_provider_in_production(
     container.settings = settings.model_copy(update={"env": Environment.PRODUCTION})
     response = client.post("/v1/me/kyc", json=BODY, headers=alice.headers)
     assert response.status_code == 503 and response.json()["code"] == "service_unavailable"
+
+
+def test_the_submission_is_nowhere_in_plaintext(
+    client: TestClient, holder: Callable[..., Person], database: Database, db_url: str
+) -> None:
+    secrets_ = ["欧阳娜娜", "31010519880808123X", "上海市徐汇区漕溪北路 88 号"]
+    alice = holder()
+    body = {**BODY, "tier": "full", "full_name": secrets_[0], "id_number": secrets_[1],
+            "address": secrets_[2]}  # fmt: skip
+    assert client.post("/v1/me/kyc", json=body, headers=alice.headers).status_code == 202
+    dump = bytearray()
+    with database.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in connection.execute(select(table)):
+                for value in row:
+                    dump += value if isinstance(value, bytes) else str(value).encode()
+    if db_url.startswith("sqlite"):
+        path = Path(db_url.removeprefix("sqlite:///"))
+        for file in (path, path.with_name(path.name + "-wal")):
+            if file.exists():
+                dump += file.read_bytes()
+    assert b"fake-" in dump  # the dump does include the verification row
+    for secret in secrets_:
+        assert secret.encode() not in dump

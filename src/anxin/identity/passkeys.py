@@ -178,7 +178,7 @@ def register(
     passkey = Passkey(
         id=new_id(), user_id=user_id, credential_id=verified.credential_id,
         public_key=verified.credential_public_key, sign_count=verified.sign_count,
-        transports=[str(t) for t in transports if isinstance(t, str)][:8], name=name,
+        transports=[t[:32] for t in transports if isinstance(t, str)][:8], name=name,
         backed_up=verified.credential_backed_up, created_at=now, last_used_at=None,
         disabled_at=None,
     )  # fmt: skip
