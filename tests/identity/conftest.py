@@ -184,3 +184,33 @@ def make_staff(
 
 def advance(clock: ManualClock, seconds: float) -> None:
     clock.advance(timedelta(seconds=seconds))
+
+
+@pytest.fixture
+def totp_code(clock: ManualClock) -> Callable[[str], str]:
+    """The authenticator app's next code (time moves one 30 s step, so no code repeats)."""
+    from anxin.identity import totp
+
+    def code(secret: str) -> str:
+        clock.advance(timedelta(seconds=30))
+        return totp.code_at(secret, totp.time_step(clock.now()))
+
+    return code
+
+
+@pytest.fixture
+def enrol_totp(client: TestClient, totp_code: Callable[[str], str]) -> Callable[[Person], str]:
+    """Enrol an authenticator app through the factor API; returns its secret."""
+
+    def enrol(person: Person) -> str:
+        started = client.post("/v1/me/factors/totp", headers=person.headers)
+        assert started.status_code == 201, started.text
+        secret: str = started.json()["secret"]
+        confirmed = client.post(
+            "/v1/me/factors/totp/confirm", json={"code": totp_code(secret)}, headers=person.headers
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        person.extra["totp"] = secret
+        return secret
+
+    return enrol

@@ -12,7 +12,7 @@ from anxin.api import health, problems
 from anxin.api.deps import Container
 from anxin.api.limits import BodySizeLimit
 from anxin.identity import endpoints as identity_endpoints
-from anxin.identity import staff
+from anxin.identity import factor_endpoints, staff
 from anxin.identity.outbox import OutboxWorker
 from anxin.identity.service import IdentityRuntime
 from anxin.kit.clock import Clock, SystemClock
@@ -76,5 +76,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(ledger_router)
     app.include_router(identity_endpoints.auth_router)
     app.include_router(identity_endpoints.me_router)
+    app.include_router(factor_endpoints.router)
     app.include_router(staff.router)
     return app

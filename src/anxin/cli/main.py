@@ -8,7 +8,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from anxin.cli import accounts, apikeys, bench, demo, keys, ledger, server
+from anxin.cli import accounts, apikeys, bench, demo, dev, keys, ledger, server, staff
 from anxin.cli.context import errors
 from anxin.kit.errors import AnxinError
 
@@ -27,6 +27,8 @@ app.add_typer(accounts.app, name="account")
 app.add_typer(bench.app, name="bench")
 app.add_typer(demo.app, name="demo")
 app.add_typer(keys.app, name="keys")
+app.add_typer(staff.app, name="staff")
+app.add_typer(dev.app, name="dev")
 
 
 def _fail(message: str) -> None:

@@ -87,7 +87,11 @@ def inbox(
     query = select(Notification).where(Notification.user_id == user_id)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
-    rows = list(session.scalars(query.order_by(Notification.created_at.desc()).limit(limit)))
+    rows = list(
+        session.scalars(
+            query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+        )
+    )
     unread = session.scalar(
         select(func.count())
         .select_from(Notification)

@@ -128,7 +128,7 @@ def list_live(session: Session, user_id: uuid.UUID, now: datetime) -> list[AuthS
             AuthSession.revoked_at.is_(None),
             AuthSession.expires_at > now,
         )
-        .order_by(AuthSession.created_at.desc())
+        .order_by(AuthSession.created_at.desc(), AuthSession.id.desc())
     )
     return [row for row in rows if is_live(row, now)]
 

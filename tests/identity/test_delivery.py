@@ -1,0 +1,115 @@
+"""Delivery adapters: real SMTP to a loopback server, the fake SMS provider, `anxin dev`."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from typer.testing import CliRunner
+
+from anxin.cli.main import app
+from anxin.identity.delivery import (
+    DeliveryFailed,
+    FakeEmailSender,
+    FakeSmsProvider,
+    SmtpEmailSender,
+    build_senders,
+    read_log,
+)
+from anxin.settings import Environment, Settings
+
+
+class Inbox:
+    """aiosmtpd handler keeping what arrives."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], Message]] = []
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        self.messages.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content))
+        )
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def test_smtp_sender_delivers_to_a_real_server(smtp_server: tuple[Inbox, int]) -> None:
+    inbox, port = smtp_server
+    sender = SmtpEmailSender("127.0.0.1", port, "Anxin <no-reply@anxin.example>")
+    sender.send_email("zhang.wei@example.com", "安心验证码", "【安心】您的验证码是 123456")
+    assert len(inbox.messages) == 1
+    mail_from, recipients, message = inbox.messages[0]
+    assert mail_from == "no-reply@anxin.example"
+    assert recipients == ["zhang.wei@example.com"]
+    assert message["To"] == "zhang.wei@example.com"
+    assert str(message.get("Subject")) and message.get_content_charset() == "utf-8"
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    assert "123456" in payload.decode("utf-8")
+
+
+def test_smtp_failure_is_a_retryable_delivery_failure() -> None:
+    sender = SmtpEmailSender("127.0.0.1", _free_port(), "x@anxin.example", timeout=2)
+    with pytest.raises(DeliveryFailed) as failed:
+        sender.send_email("someone@example.com", "s", "b")
+    # The error text is stored on the outbox row: it must not name the recipient.
+    assert "someone" not in str(failed.value)
+
+
+def test_settings_choose_smtp_or_the_fake(tmp_path: Path) -> None:
+    with_smtp = build_senders(Settings(home=tmp_path, smtp_host="127.0.0.1", smtp_port=2525))
+    assert isinstance(with_smtp.email, SmtpEmailSender)
+    assert (with_smtp.email.host, with_smtp.email.port) == ("127.0.0.1", 2525)
+    without = build_senders(Settings(home=tmp_path, env=Environment.TEST))
+    assert isinstance(without.email, FakeEmailSender)
+    assert isinstance(without.sms, FakeSmsProvider)
+
+
+def test_fake_sms_keeps_messages_in_memory_and_in_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "dev-sms.jsonl"
+    sms = FakeSmsProvider(path)
+    sms.send_sms("+8613812345678", "【安心】您的验证码是 654321")
+    sms.send_sms("+8613900000000", "other")
+    assert sms.last_to("+8613812345678") is not None
+    assert [m.recipient for m in sms.sent] == ["+8613812345678", "+8613900000000"]
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert lines[0]["body"] == "【安心】您的验证码是 654321"
+    assert [m.body for m in read_log(path, limit=1)] == ["other"]
+
+
+def test_anxin_dev_sms_prints_the_fake_outbox(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"ANXIN_HOME": str(tmp_path), "COLUMNS": "200"}
+    empty = runner.invoke(app, ["dev", "sms"], env=env)
+    assert empty.exit_code == 0 and "no SMS yet" in empty.output
+    FakeSmsProvider(tmp_path / "dev-sms.jsonl").send_sms("+8613812345678", "code 246810")
+    shown = runner.invoke(app, ["dev", "sms"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "+8613812345678" in shown.output and "246810" in shown.output
+    FakeEmailSender(tmp_path / "dev-email.jsonl").send_email("a@example.com", "s", "hello mail")
+    mail = runner.invoke(app, ["dev", "email"], env=env)
+    assert mail.exit_code == 0 and "hello mail" in mail.output
