@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from anxin.kit.clock import to_micros
-from anxin.kit.ids import new_id
+from anxin.kit.ids import new_id, new_id_forms
 from anxin.ledger.chain import entry_digest
 from anxin.ledger.commands import (
     MAX_AMOUNT,
@@ -46,7 +46,8 @@ class AccountState:
     text: str = ""  # str(id), for results
 
     def __post_init__(self) -> None:
-        self.hex = self.id.hex
+        if not self.hex:  # loaders pass the hex they read
+            self.hex = self.id.hex
         self.text = str(self.id)
 
     def counters(self) -> tuple[int, int, int, int]:
@@ -131,7 +132,7 @@ class BatchApplier:
         # Every operation checks everything before it changes anything, so a lone
         # operation needs no savepoint: a rejection has nothing to undo.
         try:
-            return {"transfer": self._apply_op(op, link_id=None)}
+            return {"transfer": self._apply_op(op, None)}
         except Rejected as rejection:
             return {"error": rejection.code, "detail": rejection.detail}
 
@@ -142,7 +143,7 @@ class BatchApplier:
         try:
             for index, op in enumerate(ops):
                 try:
-                    results.append({"transfer": self._apply_op(op, link_id=link_id)})
+                    results.append({"transfer": self._apply_op(op, link_id)})
                 except Rejected as rejection:
                     self._rollback()
                     failed = {"error": rejection.code, "detail": rejection.detail, "index": index}
@@ -196,7 +197,7 @@ class BatchApplier:
 
     # -- operations -------------------------------------------------------------------------
 
-    def _apply_op(self, op: Operation, *, link_id: uuid.UUID | None) -> dict[str, Any]:
+    def _apply_op(self, op: Operation, link_id: uuid.UUID | None) -> dict[str, Any]:
         if isinstance(op, TransferOp):
             return self._transfer(op, link_id)
         if isinstance(op, PostOp):
@@ -207,7 +208,7 @@ class BatchApplier:
             return self._release(op.pending_id, "expire", "expired", {}, link_id)
         return self._reverse(op, link_id)
 
-    def _account(self, account_id: uuid.UUID, *, moving_money: bool = True) -> AccountState:
+    def _account(self, account_id: uuid.UUID, moving_money: bool = True) -> AccountState:
         account = self.accounts.get(account_id)
         if account is None:
             raise Rejected("account_not_found", f"account {account_id} not found")
@@ -227,24 +228,22 @@ class BatchApplier:
                 f"transfer is in {op.asset}; source holds {source.asset}, "
                 f"destination holds {destination.asset}",
             )
-        expires_at = None
+        amount = op.amount
         if op.pending:
-            self._check_debit(source, posted=0, pending=op.amount)
-            self._check_credit(destination, posted=0, pending=op.amount)
+            self._check_debit(source, 0, amount)
+            self._check_credit(destination, 0, amount)
+            expires_at = None
             if op.timeout_seconds:
                 expires_at = self.now + timedelta(seconds=op.timeout_seconds)
             return self._record(
-                action="hold", status="pending", kind=op.kind, source=source,
-                destination=destination, amount=op.amount, posted=0, pending=op.amount,
-                reference=op.reference, metadata=op.metadata, link_id=link_id,
-                expires_at=expires_at,
+                "hold", "pending", op.kind, source, destination, amount, 0, amount,
+                op.reference, op.metadata, link_id, expires_at,
             )  # fmt: skip
-        self._check_debit(source, posted=op.amount, pending=0)
-        self._check_credit(destination, posted=op.amount, pending=0)
+        self._check_debit(source, amount, 0)
+        self._check_credit(destination, amount, 0)
         return self._record(
-            action="transfer", status="posted", kind=op.kind, source=source,
-            destination=destination, amount=op.amount, posted=op.amount, pending=0,
-            reference=op.reference, metadata=op.metadata, link_id=link_id,
+            "transfer", "posted", op.kind, source, destination, amount, amount, 0,
+            op.reference, op.metadata, link_id,
         )  # fmt: skip
 
     def _hold(self, pending_id: uuid.UUID) -> TransferState:
@@ -272,14 +271,13 @@ class BatchApplier:
         destination = self._account(hold.destination_id)
         # Posting releases the whole hold and posts the (possibly smaller) final amount, so
         # the balance rule that held for the hold still holds: no new funds check needed.
-        self._check_debit(source, posted=amount, pending=-hold.amount)
-        self._check_credit(destination, posted=amount, pending=-hold.amount)
+        self._check_debit(source, amount, -hold.amount)
+        self._check_credit(destination, amount, -hold.amount)
         self._touch_transfer(hold)
         hold.status, hold.settled_amount = "posted", amount
         return self._record(
-            action="post", status="posted", kind="post", source=source,
-            destination=destination, amount=amount, posted=amount, pending=-hold.amount,
-            reference=None, metadata=op.metadata, link_id=link_id, pending_id=hold.id,
+            "post", "posted", "post", source, destination, amount, amount, -hold.amount,
+            None, op.metadata, link_id, None, hold.id,
         )  # fmt: skip
 
     def _release(
@@ -292,14 +290,13 @@ class BatchApplier:
     ) -> dict[str, Any]:
         hold = self._hold(pending_id)
         # Releasing a hold only gives funds back, so it is allowed on frozen accounts too.
-        source = self._account(hold.source_id, moving_money=False)
-        destination = self._account(hold.destination_id, moving_money=False)
+        source = self._account(hold.source_id, False)
+        destination = self._account(hold.destination_id, False)
         self._touch_transfer(hold)
         hold.status = status
         return self._record(
-            action=action, status="posted", kind=action, source=source,
-            destination=destination, amount=hold.amount, posted=0, pending=-hold.amount,
-            reference=None, metadata=metadata, link_id=link_id, pending_id=hold.id,
+            action, "posted", action, source, destination, hold.amount, 0, -hold.amount,
+            None, metadata, link_id, None, hold.id,
         )  # fmt: skip
 
     def _reverse(self, op: ReverseOp, link_id: uuid.UUID | None) -> dict[str, Any]:
@@ -317,21 +314,19 @@ class BatchApplier:
         # Money goes back the way it came: the original destination pays the original source.
         source = self._account(original.destination_id)
         destination = self._account(original.source_id)
-        self._check_debit(source, posted=amount, pending=0)
-        self._check_credit(destination, posted=amount, pending=0)
+        self._check_debit(source, amount, 0)
+        self._check_credit(destination, amount, 0)
         self._touch_transfer(original)
         original.settled_amount += amount
         return self._record(
-            action="reverse", status="posted", kind=op.kind, source=source,
-            destination=destination, amount=amount, posted=amount, pending=0,
-            reference=op.reference, metadata=op.metadata, link_id=link_id,
-            reverses_id=original.id,
+            "reverse", "posted", op.kind, source, destination, amount, amount, 0,
+            op.reference, op.metadata, link_id, None, None, original.id,
         )  # fmt: skip
 
     # -- rules ------------------------------------------------------------------------------
 
     @staticmethod
-    def _check_debit(account: AccountState, *, posted: int, pending: int) -> None:
+    def _check_debit(account: AccountState, posted: int, pending: int) -> None:
         debits_posted = account.debits_posted + posted
         debits_pending = account.debits_pending + pending
         if debits_posted > MAX_AMOUNT or debits_pending > MAX_AMOUNT:
@@ -343,7 +338,7 @@ class BatchApplier:
             )
 
     @staticmethod
-    def _check_credit(account: AccountState, *, posted: int, pending: int) -> None:
+    def _check_credit(account: AccountState, posted: int, pending: int) -> None:
         if (
             account.credits_posted + posted > MAX_AMOUNT
             or account.credits_pending + pending > MAX_AMOUNT
@@ -352,9 +347,11 @@ class BatchApplier:
 
     # -- output -----------------------------------------------------------------------------
 
+    # Positional arguments and flat code below: this runs once per transfer, thousands of
+    # times per batch, and keyword passing and helper calls were a measurable share of it.
+
     def _record(
         self,
-        *,
         action: str,
         status: str,
         kind: str,
@@ -370,41 +367,42 @@ class BatchApplier:
         pending_id: uuid.UUID | None = None,
         reverses_id: uuid.UUID | None = None,
     ) -> dict[str, Any]:
-        transfer_id = new_id()
-        transfer_hex = transfer_id.hex
+        transfer_id, transfer_hex, transfer_text = new_id_forms()
         first_seq = self.seq + 1
-        self._touch_account(source)
+        if self._saving:
+            self._touch_account(source)
+            self._touch_account(destination)
+        source.dirty = destination.dirty = True
         source.debits_posted += posted
         source.debits_pending += pending
         self._entry(transfer_hex, source, "D", posted, pending)
-        self._touch_account(destination)
         destination.credits_posted += posted
         destination.credits_pending += pending
         self._entry(transfer_hex, destination, "C", posted, pending)
-        row = (
-            transfer_hex, action, kind, status, source.hex, destination.hex, source.asset,
-            amount, 0, None if pending_id is None else pending_id.hex,
-            None if reverses_id is None else reverses_id.hex,
-            None if link_id is None else link_id.hex, reference, json_text(metadata),
-            None if expires_at is None else self._render_time(expires_at), self._stamp,
-            first_seq,
+        asset = source.asset
+        self.new_transfers.append(
+            (transfer_hex, action, kind, status, source.hex, destination.hex, asset, amount, 0,
+             None if pending_id is None else pending_id.hex,
+             None if reverses_id is None else reverses_id.hex,
+             None if link_id is None else link_id.hex, reference,
+             json_text(metadata) if metadata else "{}",
+             None if expires_at is None else self._render_time(expires_at), self._stamp,
+             first_seq)
         )  # fmt: skip
-        self.new_transfers.append(row)
         if action in ("transfer", "hold", "post", "reverse"):
             # Later operations in this batch may refer to it (e.g. reversing a fresh transfer).
             self.transfers[transfer_id] = TransferState(
-                id=transfer_id, action=action, status=status, source_id=source.id,
-                destination_id=destination.id, asset=source.asset, amount=amount,
-                settled_amount=0, expires_at=expires_at,
+                transfer_id, action, status, source.id, destination.id, asset, amount, 0,
+                expires_at,
             )  # fmt: skip
         return {
-            "id": str(transfer_id),
+            "id": transfer_text,
             "action": action,
             "kind": kind,
             "status": status,
             "source": source.text,
             "destination": destination.text,
-            "asset": source.asset,
+            "asset": asset,
             "amount": amount,
             "pending_id": None if pending_id is None else str(pending_id),
             "reverses_id": None if reverses_id is None else str(reverses_id),
@@ -416,20 +414,16 @@ class BatchApplier:
         }
 
     def _entry(
-        self,
-        transfer_hex: str,
-        account: AccountState,
-        side: str,
-        posted: int,
-        pending: int,
+        self, transfer_hex: str, account: AccountState, side: str, posted: int, pending: int
     ) -> None:
-        self.seq += 1
-        dp, cp, dpend, cpend = counters = account.counters()
-        self.hash = entry_digest(
-            self.hash, self.seq, transfer_hex, account.hex, side, posted, pending,
-            dp, cp, dpend, cpend, self._micros,
+        self.seq = seq = self.seq + 1
+        dp, cp = account.debits_posted, account.credits_posted
+        dpend, cpend = account.debits_pending, account.credits_pending
+        self.hash = digest = entry_digest(
+            self.hash, seq, transfer_hex, account.hex, side, posted, pending, dp, cp, dpend,
+            cpend, self._micros,
         )  # fmt: skip
         self.new_entries.append(
-            (self.seq, transfer_hex, account.hex, side, posted, pending, *counters, self._stamp,
-             self.hash)
+            (seq, transfer_hex, account.hex, side, posted, pending, dp, cp, dpend, cpend,
+             self._stamp, digest)
         )  # fmt: skip
