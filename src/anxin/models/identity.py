@@ -167,7 +167,7 @@ class Passkey(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("identity_users.id"), index=True)
     credential_id: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
     public_key: Mapped[bytes] = mapped_column(LargeBinary)  # COSE key
-    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)  # up to 2^32-1
     transports: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     name: Mapped[str] = mapped_column(String(100))
     backed_up: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -214,7 +214,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("credential_id", sa.LargeBinary(), nullable=False),
         sa.Column("public_key", sa.LargeBinary(), nullable=False),
-        sa.Column("sign_count", sa.Integer(), nullable=False),
+        sa.Column("sign_count", sa.BigInteger(), nullable=False),
         sa.Column("transports", JSON, nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("backed_up", sa.Boolean(), nullable=False),
