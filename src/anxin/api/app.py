@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from anxin import __version__
-from anxin.api import health, problems
+from anxin.api import health, openapi, problems
 from anxin.api.deps import Container
 from anxin.api.limits import BodySizeLimit
 from anxin.identity import endpoints as identity_endpoints
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     problems.install(app)
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(ledger_router)
     app.include_router(identity_endpoints.auth_router)
