@@ -214,3 +214,28 @@ def enrol_totp(client: TestClient, totp_code: Callable[[str], str]) -> Callable[
         return secret
 
     return enrol
+
+
+@pytest.fixture
+def ready_staff(
+    client: TestClient, make_staff: Callable[..., Person], enrol_totp: Callable[[Person], str],
+    totp_code: Callable[[str], str],
+) -> Callable[[str], Person]:  # fmt: skip
+    """A staff member with an authenticator app, signed in with both factors."""
+
+    def make(role: str) -> Person:
+        person = make_staff(role)
+        secret = enrol_totp(person)
+        first = client.post(
+            "/v1/auth/signin", json={"identifier": person.identifier, "password": person.password}
+        ).json()
+        assert first["status"] == "second_factor_required", first
+        done = client.post("/v1/auth/signin/second-factor", json={
+            "pending_token": first["pending_token"], "method": "totp",
+            "proof": {"code": totp_code(secret)}, "device_token": person.device_token,
+        })  # fmt: skip
+        assert done.status_code == 200, done.text
+        person.token, person.session_id = done.json()["token"], done.json()["session_id"]
+        return person
+
+    return make

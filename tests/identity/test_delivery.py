@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from anxin.api.app import create_app
 from anxin.cli.main import app
 from anxin.identity.delivery import (
     DeliveryFailed,
@@ -23,7 +25,10 @@ from anxin.identity.delivery import (
     build_senders,
     read_log,
 )
+from anxin.identity.outbox import deliver_due
+from anxin.kit.clock import ManualClock
 from anxin.settings import Environment, Settings
+from tests.identity.conftest import CODE, PASSWORD
 
 
 class Inbox:
@@ -113,3 +118,46 @@ def test_anxin_dev_sms_prints_the_fake_outbox(tmp_path: Path) -> None:
     FakeEmailSender(tmp_path / "dev-email.jsonl").send_email("a@example.com", "s", "hello mail")
     mail = runner.invoke(app, ["dev", "email"], env=env)
     assert mail.exit_code == 0 and "hello mail" in mail.output
+
+
+def test_signup_code_arrives_by_smtp_through_the_outbox(
+    settings: Settings, smtp_server: tuple[Inbox, int], clock: ManualClock
+) -> None:
+    inbox, port = smtp_server
+    configured = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
+    with TestClient(create_app(configured, clock=clock)) as client:
+        answer = client.post(
+            "/v1/auth/signup", json={"email": "mail.me@example.com", "password": PASSWORD}
+        )
+        assert answer.status_code == 202, answer.text
+        assert inbox.messages == []  # written to the outbox, not sent inside the request
+        container = client.app.state.container  # type: ignore[attr-defined]
+        report = deliver_due(
+            container.database, container.keys, container.identity.senders, now=clock.now()
+        )
+    assert report.sent == 1
+    ((_, recipients, message),) = inbox.messages
+    assert recipients == ["mail.me@example.com"]
+    body = message.get_payload(decode=True)
+    assert isinstance(body, bytes) and CODE.search(body.decode("utf-8"))
+
+
+def test_anxin_dev_deliver_sends_the_outbox(
+    settings: Settings, db_url: str, key_file: Path, client: TestClient
+) -> None:
+    assert (
+        client.post(
+            "/v1/auth/signup", json={"phone": "13812345678", "password": PASSWORD}
+        ).status_code
+        == 202
+    )
+    env = {
+        "ANXIN_DATABASE_URL": db_url, "ANXIN_KEY_FILE": str(key_file), "ANXIN_ENV": "test",
+        "ANXIN_HOME": str(settings.home), "COLUMNS": "200",
+    }  # fmt: skip
+    runner = CliRunner()
+    sent = runner.invoke(app, ["dev", "deliver"], env=env)
+    assert sent.exit_code == 0, sent.output
+    assert "sent 1, failed 0" in sent.output
+    shown = runner.invoke(app, ["dev", "sms"], env=env)
+    assert "+8613812345678" in shown.output and CODE.search(shown.output)

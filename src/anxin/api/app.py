@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             max_batch=settings.ledger_max_batch,
             expiry_interval=settings.ledger_expiry_interval_seconds,
         ).start()
-        identity = IdentityRuntime.build(settings, database, clock)
+        identity = IdentityRuntime.build(settings, database, clock, keys)
         outbox = None
         if settings.delivery_interval_seconds > 0:
             outbox = OutboxWorker(

@@ -37,10 +37,11 @@ def create(
             now=SystemClock().now(),
         )  # fmt: skip
         uow.commit()
-    user = created.user
+        user = created.user
+        summary = f"created {user.role} {user.pseudonym} ({user.id})"
     console.print(
-        f"created {user.role} {user.pseudonym} ({user.id}). One-time set-password code, valid "
-        f"until {created.expires_at.isoformat(timespec='minutes')}; it is shown only now:",
+        f"{summary}. One-time set-password code, valid until "
+        f"{created.expires_at.isoformat(timespec='minutes')}; it is shown only now:",
         highlight=False,
     )
     print(created.setup_code)
@@ -49,10 +50,9 @@ def create(
 @app.command("list")
 def list_() -> None:
     """List staff accounts (pseudonyms and roles, no personal data)."""
-    with open_database() as database, UnitOfWork(database, write=False) as uow:
-        members = list_staff(uow.session)
     table = Table("id", "pseudonym", "role", "status", "created")
-    for user in members:
-        table.add_row(str(user.id), user.pseudonym or "", user.role or "", user.status,
-                      user.created_at.isoformat(timespec="seconds"))  # fmt: skip
+    with open_database() as database, UnitOfWork(database, write=False) as uow:
+        for user in list_staff(uow.session):
+            table.add_row(str(user.id), user.pseudonym or "", user.role or "", user.status,
+                          user.created_at.isoformat(timespec="seconds"))  # fmt: skip
     console.print(table)

@@ -45,6 +45,7 @@ from anxin.kit.db import Database
 from anxin.kit.errors import Forbidden, Unauthorized
 from anxin.kit.ids import new_id, parse_id
 from anxin.models import Challenge, Contact, User
+from anxin.privacy.keys import KeyService
 from anxin.privacy.vault import Vault
 from anxin.settings import Settings
 
@@ -62,10 +63,16 @@ class IdentityRuntime:
     senders: Senders
 
     @classmethod
-    def build(cls, settings: Settings, database: Database, clock: Clock) -> IdentityRuntime:
+    def build(
+        cls, settings: Settings, database: Database, clock: Clock, keys: KeyService
+    ) -> IdentityRuntime:
+        index = keys.vault()  # only its blind-index keys are used: shared by every worker
         return cls(
             settings=settings, hasher=PasswordHasher.from_settings(settings),
-            throttle=Throttle(build_storage(settings, database, clock)),
+            throttle=Throttle(
+                build_storage(settings, database, clock),
+                pseudonymise=lambda value: index.blind_index("rate_limit_counters.key", value),
+            ),
             senders=build_senders(settings),
         )  # fmt: skip
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from limits import RateLimitItem, parse
@@ -253,8 +254,13 @@ def build_storage(settings: Settings, database: Database, clock: Clock) -> Stora
 
 
 class Throttle:
-    def __init__(self, storage: Storage) -> None:
+    """Named moving-window rules plus the password delay. Identifiers (client addresses,
+    user ids) pass through ``pseudonymise`` first: an IP address is personal data and must
+    not sit in the counters' keys in the clear."""
+
+    def __init__(self, storage: Storage, pseudonymise: Callable[[str], str] | None = None) -> None:
         self.storage = storage
+        self._key = pseudonymise or (lambda identifier: identifier)
         self._limiter = MovingWindowRateLimiter(storage)
         self._rules: dict[str, RateLimitItem] = {name: parse(rule) for name, rule in RULES.items()}
         for name, item in self._rules.items():
@@ -272,7 +278,7 @@ class Throttle:
 
     def check(self, rule: str, identifier: str) -> None:
         """Raise ``TooManyAttempts`` if this rule's window is used up for the identifier."""
-        item = self._rules[rule]
+        item, identifier = self._rules[rule], self._key(identifier)
         try:
             allowed = self._limiter.test(item, identifier)
             if allowed:
@@ -287,7 +293,7 @@ class Throttle:
 
     def hit(self, rule: str, identifier: str) -> bool:
         try:
-            return self._limiter.hit(self._rules[rule], identifier)
+            return self._limiter.hit(self._rules[rule], self._key(identifier))
         except Exception as error:
             raise self._guard("update") from error
 
@@ -300,9 +306,10 @@ class Throttle:
 
     def check_password_attempt(self, account_key: str, address: str) -> None:
         """Before checking a password: refuse while a delay or a window is running."""
+        delay_key = f"delay:{self._key(account_key)}"
         try:
-            waiting = self.storage.get(f"delay:{account_key}")
-            until = self.storage.get_expiry(f"delay:{account_key}") if waiting else 0.0
+            waiting = self.storage.get(delay_key)
+            until = self.storage.get_expiry(delay_key) if waiting else 0.0
         except Exception as error:
             raise self._guard("read") from error
         if waiting:
@@ -318,20 +325,22 @@ class Throttle:
         4 s, ... 15 min). Returns the consecutive failures."""
         self.hit("password:account", account_key)
         self.hit("password:address", address)
+        key = self._key(account_key)
         try:
-            failures = self.storage.incr(f"fails:{account_key}", 86_400)
+            failures = self.storage.incr(f"fails:{key}", 86_400)
             if failures >= DELAY_AFTER:
                 delay = min(2 ** (failures - DELAY_AFTER), MAX_DELAY_SECONDS)
-                self.storage.clear(f"delay:{account_key}")
-                self.storage.incr(f"delay:{account_key}", delay)
+                self.storage.clear(f"delay:{key}")
+                self.storage.incr(f"delay:{key}", delay)
         except Exception as error:
             raise self._guard("update") from error
         return failures
 
     def password_succeeded(self, account_key: str) -> None:
+        key = self._key(account_key)
         try:
-            self.storage.clear(f"fails:{account_key}")
-            self.storage.clear(f"delay:{account_key}")
+            self.storage.clear(f"fails:{key}")
+            self.storage.clear(f"delay:{key}")
         except Exception as error:
             raise self._guard("update") from error
 
