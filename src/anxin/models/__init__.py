@@ -21,10 +21,32 @@ from anxin.models.identity import (
 )
 from anxin.models.ledger import Account, Asset, ChainHead, Entry, IdempotencyKey, Transfer
 from anxin.models.privacy import DataKey
+from anxin.models.wallet_money import (
+    FeeCharge,
+    FeeRule,
+    FeeWaiver,
+    Freeze,
+    FreezeAppeal,
+    FundingOrder,
+    FundingSource,
+    NotificationPreference,
+    PointsLot,
+    PointsRule,
+    ReconciliationException,
+    ReconciliationRun,
+    SimulatedBankRecord,
+    WalletAccount,
+    WalletRequest,
+)
 
 __all__ = [
     "Account", "ApiKey", "Asset", "Base", "ChainHead", "Challenge", "Contact", "DataKey",
     "Device", "Entry", "ExemptionLedger", "IdempotencyKey", "KycCheck", "Notification",
     "OneTimeCode", "OutboxMessage", "Passkey", "RateLimitCounter", "RecoveryCode", "Session",
     "TotpFactor", "Transfer", "TrustedPayee", "User",
+    # wallet money
+    "FeeCharge", "FeeRule", "FeeWaiver", "Freeze", "FreezeAppeal", "FundingOrder",
+    "FundingSource", "NotificationPreference", "PointsLot", "PointsRule",
+    "ReconciliationException", "ReconciliationRun", "SimulatedBankRecord", "WalletAccount",
+    "WalletRequest",
 ]  # fmt: skip
