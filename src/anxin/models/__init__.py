@@ -19,6 +19,16 @@ from anxin.models.identity import (
     TrustedPayee,
     User,
 )
+from anxin.models.insider import (
+    AccessLogEntry,
+    AuditCheckpoint,
+    AuditEntry,
+    AuditHead,
+    Case,
+    ComplianceAlert,
+    Honeytoken,
+    Reveal,
+)
 from anxin.models.ledger import Account, Asset, ChainHead, Entry, IdempotencyKey, Transfer
 from anxin.models.privacy import DataKey
 from anxin.models.wallet_money import (
@@ -49,4 +59,8 @@ __all__ = [
     "FundingSource", "NotificationPreference", "PointsLot", "PointsRule",
     "ReconciliationException", "ReconciliationRun", "SimulatedBankRecord", "WalletAccount",
     "WalletRequest",
+]  # fmt: skip
+__all__ += [
+    "AccessLogEntry", "AuditCheckpoint", "AuditEntry", "AuditHead", "Case", "ComplianceAlert",
+    "Honeytoken", "Reveal",
 ]  # fmt: skip
