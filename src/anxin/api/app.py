@@ -21,12 +21,19 @@ from anxin.ledger.endpoints import router as ledger_router
 from anxin.ledger.engine import LedgerEngine
 from anxin.privacy.keys import KeyService, resolve_keyring
 from anxin.settings import Settings, get_settings
+from anxin.wallet import merchant_endpoints, p2p_endpoints, pay_endpoints
+from anxin.wallet.webhooks import WebhookWorker
+from anxin.wallet.money_endpoints import api as wallet_money_api
 
 DESCRIPTION = """\
 Anxin's operator API: a double-entry ledger with holds, reversals, linked batches and
 idempotent writes. Authenticate with an API key (`Authorization: Bearer anx_...`, created
 with `anxin apikey create`). Money is an integer in minor units of its asset. Errors are
 RFC 9457 problem documents with a stable `code`.
+
+Wallet holders and staff use `/v1/auth/...` (sign-up, sign-in, reset) and then a session
+token (`Authorization: Bearer <session token>`, or the `__Host-anxin_session` cookie in
+browsers) for `/v1/me/...` and `/v1/staff/...`.
 """
 
 
@@ -49,7 +56,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         outbox = None
         if settings.delivery_interval_seconds > 0:
             outbox = OutboxWorker(
-                database, keys, identity.senders, clock, interval=settings.delivery_interval_seconds
+                database, keys, identity.senders, clock,
+                interval=settings.delivery_interval_seconds,
+                housekeeping=identity.throttle.purge_expired,
+            ).start()  # fmt: skip
+        # Merchants' webhooks: sent by the same rhythm as the email/SMS outbox.
+        webhook_worker = None
+        if settings.delivery_interval_seconds > 0:
+            webhook_worker = WebhookWorker(
+                database, keys, clock, interval=settings.delivery_interval_seconds
             ).start()
         app.state.container = Container(
             settings=settings, database=database, engine=engine, clock=clock, keys=keys,
@@ -60,6 +75,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             if outbox is not None:
                 outbox.stop()
+            if webhook_worker is not None:
+                webhook_worker.stop()
             engine.stop()  # finishes what was acknowledged to the engine first
             database.dispose()
 
@@ -79,4 +96,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(identity_endpoints.me_router)
     app.include_router(factor_endpoints.router)
     app.include_router(staff.router)
+    app.include_router(merchant_endpoints.router)
+    app.include_router(pay_endpoints.router)
+    app.include_router(p2p_endpoints.router)
+    app.include_router(wallet_money_api)
     return app

@@ -101,6 +101,12 @@ def check_csrf(request: Request, settings: Settings) -> None:
         raise CsrfCheckFailed("send the Origin header of this site, or use a bearer token")
 
 
+def check_login_origin(request: Request, settings: Settings) -> None:
+    """Login CSRF: a browser posting from another site always sends that site's Origin."""
+    if "origin" in request.headers and not same_origin(request, settings):
+        raise CsrfCheckFailed("this form was posted from another site")
+
+
 def get_auth(
     request: Request,
     container: ContainerDep,

@@ -1,8 +1,6 @@
 """Holder-facing identity API: ``/v1/auth/...`` (sign-up, sign-in, reset) and ``/v1/me``.
 
-Throttles are consulted before the unit of work writes anything and updated only after
-it committed or rolled back (see ``guarded``): on SQLite a second writer would otherwise
-wait for the first.
+Throttles are read before the unit of work writes and updated after it ended (``guarded``).
 """
 
 from __future__ import annotations
@@ -18,13 +16,12 @@ from anxin.identity import contacts as book
 from anxin.identity import notifications, service, sessions
 from anxin.identity.deps import (
     AnyAuth,
-    CsrfCheckFailed,
     IdentityDep,
     SignedIn,
     StepUpToken,
+    check_login_origin,
     client_of,
     guarded,
-    same_origin,
 )
 from anxin.identity.passwords import WeakPassword, check_new_password, context_words, estimate
 from anxin.identity.schemas import (
@@ -57,12 +54,6 @@ from anxin.settings import Settings
 
 auth_router = APIRouter(prefix="/v1/auth", tags=["auth"])
 me_router = APIRouter(prefix="/v1/me", tags=["me"])
-
-
-def _origin_guard(request: Request, settings: Settings) -> None:
-    # Login CSRF: a browser posting from another site always sends its Origin.
-    if "origin" in request.headers and not same_origin(request, settings):
-        raise CsrfCheckFailed("this form was posted from another site")
 
 
 def _signed_in(
@@ -102,7 +93,7 @@ def signup(
 ) -> SignUpOut:
     """Create an account with a phone number or an email and a password. A code goes to
     the contact; the account is pending until `POST /v1/auth/verify-contact`."""
-    _origin_guard(request, rt.settings)
+    check_login_origin(request, rt.settings)
     client = client_of(request)
     contact = book.parse_contact(body.kind, body.value)
     # Refuse a weak password before counting the attempt against the contact's budget.
@@ -128,7 +119,7 @@ def verify_contact(
     container: ContainerDep, rt: IdentityDep,
 ) -> SignInOut:  # fmt: skip
     """Activate the account with the code and the password chosen at sign-up; signs in."""
-    _origin_guard(request, rt.settings)
+    check_login_origin(request, rt.settings)
     client = client_of(request, body.device_token)
     contact = book.parse_identifier(body.identifier)
     vault = container.keys.vault()
@@ -150,11 +141,11 @@ def signin(
     body: SignInIn, request: Request, response: Response, uow: WriteUoW,
     container: ContainerDep, rt: IdentityDep,
 ) -> SignInOut:  # fmt: skip
-    """Sign in with a phone number or email and the password. With a second factor
-    enrolled the answer is `second_factor_required` with a `pending_token` for
-    `POST /v1/auth/signin/second-factor`. A wrong identifier and a wrong password get the
+    """Sign in with a phone number or email and the password. With a second factor the
+    answer is `second_factor_required` and a `pending_token` for
+    `POST /v1/auth/signin/second-factor`. Unknown identifiers and wrong passwords get the
     same answer; repeated failures are slowed down."""
-    _origin_guard(request, rt.settings)
+    check_login_origin(request, rt.settings)
     client = client_of(request, body.device_token)
     contact = book.parse_identifier(body.identifier)
     vault = container.keys.vault()
@@ -177,7 +168,7 @@ def signin_second_factor(
 ) -> SignInOut:  # fmt: skip
     """Finish a sign-in with a TOTP code, a passkey assertion or a recovery code. Five
     failures in a row block second-factor checks for 15 minutes (warned before)."""
-    _origin_guard(request, rt.settings)
+    check_login_origin(request, rt.settings)
     client = client_of(request, body.device_token)
     rt.throttle.check("code-check:address", client.address)
     with guarded(uow, rt, client):
@@ -222,7 +213,7 @@ def password_reset(
 ) -> ResetRequestOut:  # fmt: skip
     """Send a reset code to a verified phone or email, if an account has it. The answer
     is the same either way."""
-    _origin_guard(request, rt.settings)
+    check_login_origin(request, rt.settings)
     client = client_of(request)
     contact = book.parse_identifier(body.identifier)
     vault = container.keys.vault()
@@ -240,7 +231,7 @@ def password_reset_confirm(
 ) -> Response:  # fmt: skip
     """Set a new password with the code, plus the second factor if the account has one
     (`second_factor_proof_required` says which). Every session of the account ends."""
-    _origin_guard(request, rt.settings)
+    check_login_origin(request, rt.settings)
     client = client_of(request)
     contact = book.parse_identifier(body.identifier)
     vault = container.keys.vault()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -186,12 +187,16 @@ class OutboxWorker:
     def __init__(
         self, database: Database, keys: KeyService, senders: Senders, clock: Clock, *,
         interval: float, on_error: Callable[[BaseException], None] | None = None,
+        housekeeping: Callable[[], object] | None = None, housekeeping_every: float = 300.0,
     ) -> None:  # fmt: skip
         self._database, self._keys, self._senders, self._clock = database, keys, senders, clock
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._on_error = on_error
+        # Occasional chores of the identity tables (expired rate-limit rows), on this thread.
+        self._housekeeping, self._housekeeping_every = housekeeping, housekeeping_every
+        self._last_chores = time.monotonic()
 
     def start(self) -> OutboxWorker:
         self._thread = threading.Thread(target=self._run, name="anxin-outbox", daemon=True)
@@ -202,6 +207,12 @@ class OutboxWorker:
         while not self._stop.wait(self._interval):
             try:
                 deliver_due(self._database, self._keys, self._senders, now=self._clock.now())
+                if (
+                    self._housekeeping
+                    and time.monotonic() - self._last_chores > self._housekeeping_every
+                ):
+                    self._last_chores = time.monotonic()
+                    self._housekeeping()
             except Exception as error:  # keep the worker alive; the next pass retries
                 log.exception("outbox pass failed")
                 if self._on_error is not None:

@@ -10,8 +10,8 @@ id: an identifier that has no account is slowed down exactly like one that has, 
 answers never tell which exist. The second-factor block is per user (the password was
 right by then, so the account's existence is no secret to the caller).
 
-Every ``SqlStorage`` call runs in its own short transaction on its own connection; callers
-must not hold a write transaction open on SQLite while calling it (one writer at a time).
+Each ``SqlStorage`` call is a short transaction of its own: on SQLite, callers must not
+hold a write transaction open while counting (one writer at a time).
 """
 
 from __future__ import annotations
@@ -101,8 +101,7 @@ class SqlStorage(Storage, MovingWindowSupport):
 
     def __init__(self, database: Database, clock: Clock) -> None:
         super().__init__(None)
-        self._database = database
-        self._clock = clock
+        self._database, self._clock = database, clock
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
@@ -131,8 +130,7 @@ class SqlStorage(Storage, MovingWindowSupport):
         return int(row[0]), row[1]
 
     def _entries(self, key: str) -> tuple[str, str]:
-        # All "<key>#..." keys sort between these two ('$' follows '#').
-        return f"{key}#", f"{key}$"
+        return f"{key}#", f"{key}$"  # all "<key>#..." sort between these ('$' follows '#')
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = self._clock.now()
@@ -233,8 +231,7 @@ class SqlStorage(Storage, MovingWindowSupport):
             return now.timestamp(), 0
         return oldest_expiry.timestamp() - expiry, taken
 
-    def purge_expired(self) -> int:
-        """Delete expired rows (housekeeping; expired rows are ignored anyway)."""
+    def purge_expired(self) -> int:  # housekeeping: expired rows are ignored anyway
         now = self._clock.now()
         with self._database.connect() as connection, connection.begin():
             return connection.execute(
@@ -265,6 +262,10 @@ class Throttle:
         self._rules: dict[str, RateLimitItem] = {name: parse(rule) for name, rule in RULES.items()}
         for name, item in self._rules.items():
             item.namespace = f"rl:{name}"
+
+    def purge_expired(self) -> int:  # the database's housekeeping; Redis expires keys itself
+        purge = getattr(self.storage, "purge_expired", None)
+        return int(purge()) if callable(purge) else 0
 
     def _now(self) -> float:
         clock = getattr(self.storage, "now_timestamp", None)
