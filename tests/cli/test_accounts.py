@@ -29,3 +29,12 @@ def test_bad_accounts(cli: Cli) -> None:
     assert "is not an account id" in one_line_error(cli("account", "show", "nope"))
     missing = "0190a000-0000-7000-8000-000000000000"
     assert "not found" in one_line_error(cli("account", "show", missing))
+
+
+def test_the_api_rules_apply(cli: Cli) -> None:
+    assert "--label" in one_line_error(cli("account", "create", "--asset", "CNY",
+                                           "--label", "l" * 201))  # fmt: skip
+    assert "--owner-ref" in one_line_error(cli("account", "create", "--asset", "CNY",
+                                               "--owner-ref", ""))  # fmt: skip
+    assert "--asset" in one_line_error(cli("account", "create", "--asset", "cny"))
+    assert cli("account", "create", "--asset", "CNY", "--label", "l" * 200).code == 0

@@ -122,3 +122,9 @@ def test_revoke_by_id_and_unknown(cli: Cli, settings: Settings) -> None:
             == 401
         )
     assert "no API key 'nope'" in one_line_error(cli("apikey", "revoke", "nope"))
+
+
+def test_long_names_are_refused_on_both_databases(cli: Cli) -> None:
+    line = one_line_error(cli("apikey", "create", "--name", "k" * 101, "--scopes", "ledger"))
+    assert "at most 100 characters" in line
+    assert cli("apikey", "create", "--name", "k" * 100, "--scopes", "ledger").code == 0

@@ -28,6 +28,7 @@ SCOPES: dict[str, str] = {
     "ledger:read": "read accounts, transfers and assets",
 }
 IMPLIED: dict[str, set[str]] = {"ledger": {"ledger:read"}}
+NAME_MAX = 100  # the api_keys.name column
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,12 @@ def parse_scopes(text: str) -> list[str]:
 def create_key(session: Session, *, name: str, scopes: list[str], now: datetime) -> CreatedKey:
     if not name.strip():
         raise Unprocessable("an API key needs a name", code="invalid_name")
+    # Checked here rather than left to the column: SQLite would store any length.
+    if len(name.strip()) > NAME_MAX or "\x00" in name:
+        raise Unprocessable(
+            f"an API key name is at most {NAME_MAX} characters, without NUL",
+            code="invalid_name",
+        )
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     key = ApiKey(

@@ -7,11 +7,13 @@ import uuid
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from anxin.cli.context import CliError, console, open_database
 from anxin.kit.clock import SystemClock
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger import repository, service
+from anxin.ledger.schemas import AccountCreate
 
 app = typer.Typer(help="Ledger accounts.", no_args_is_help=True)
 
@@ -31,6 +33,14 @@ def create(
     owner_ref: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create an account and print its id."""
+    try:
+        # The API's own rules, so an account made here could have been made there.
+        AccountCreate(asset=asset, allow_negative=allow_negative, label=label,
+                      owner_ref=owner_ref)  # fmt: skip
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())).replace("_", "-")
+        raise CliError(f"--{where}: {first['msg']}") from error
     with open_database() as database, UnitOfWork(database) as uow:
         account = service.create_account(
             uow.session, asset=asset, allow_negative=allow_negative, label=label,
