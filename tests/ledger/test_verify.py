@@ -11,14 +11,14 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Connection, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from typer.testing import CliRunner
 
 from anxin.cli.main import app
 from anxin.kit.clock import to_micros
 from anxin.kit.db import Database
 from anxin.ledger.chain import entry_digest
-from anxin.ledger.commands import Command, PostOp, ReverseOp, TransferOp
+from anxin.ledger.commands import MAX_AMOUNT, Command, PostOp, ReverseOp, TransferOp
 from anxin.models import ChainHead, Entry
 from tests.ledger.helpers import START, create_accounts, run_batch, tampering, verify
 
@@ -101,6 +101,30 @@ def test_an_empty_ledger_verifies(database: Database) -> None:
     report = verify(database)
     assert report.ok
     assert report.entries_checked == 0
+
+
+def test_huge_balances_verify(database: Database, request: pytest.FixtureRequest) -> None:
+    """Balances near the largest counter on several accounts of one asset are legitimate."""
+    if database.is_sqlite:
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                raises=OperationalError,
+                reason="verify's per-asset SUM() raises 'integer overflow' on SQLite when a "
+                "partial sum of balances passes 2**63 - 1, although every balance is valid",
+            )
+        )
+    banks = create_accounts(database, 2, allow_negative=True)
+    wallets = create_accounts(database, 2)
+    run_batch(
+        database,
+        [
+            Command((TransferOp(banks[0], wallets[0], MAX_AMOUNT, "CNY"),)),
+            Command((TransferOp(banks[1], wallets[1], 5, "CNY"),)),
+        ],
+    )
+    report = verify(database)
+    assert report.ok, report.problems
 
 
 def test_altered_entry_amount(database: Database) -> None:
@@ -356,26 +380,23 @@ def test_entry_of_an_unknown_account(database: Database) -> None:
 # -- the append-only triggers ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "statement",
-    [
+def test_the_journal_refuses_changes(database: Database) -> None:
+    build(database)
+    statements = [
         "UPDATE ledger_entries SET posted = posted + 1 WHERE seq = 1",
         "UPDATE ledger_entries SET hash = hash",
         "DELETE FROM ledger_entries WHERE seq = 12",
         "DELETE FROM ledger_entries",
-        "TRUNCATE ledger_entries",
-    ],
-)
-def test_the_journal_refuses_changes(database: Database, statement: str) -> None:
-    if statement.startswith("TRUNCATE") and database.is_sqlite:
-        pytest.skip("SQLite has no TRUNCATE (DELETE without WHERE is covered)")
-    build(database)
-    with (
-        pytest.raises(DBAPIError, match="append-only"),
-        database.connect() as connection,
-        connection.begin(),
-    ):
-        connection.exec_driver_sql(statement)
+    ]
+    if not database.is_sqlite:
+        statements.append("TRUNCATE ledger_entries")  # SQLite has no TRUNCATE
+    for statement in statements:
+        with (
+            pytest.raises(DBAPIError, match="append-only"),
+            database.connect() as connection,
+            connection.begin(),
+        ):
+            connection.exec_driver_sql(statement)
     assert verify(database).ok
 
 
@@ -403,9 +424,6 @@ def test_cli_verify_reports_tampering(database: Database, db_url: str) -> None:
 def test_cli_verify_in_a_real_process(database: Database, db_url: str) -> None:
     build(database)
     command = [sys.executable, "-m", "anxin.cli.main", "ledger", "verify", "--db", db_url]
-    good = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
-    assert good.returncode == 0, good.stderr
-    assert good.stdout.startswith("ok:")
     with tampering(database) as connection:
         connection.execute(text("UPDATE ledger_entries SET pending = 1 WHERE seq = 8"))
     bad = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
