@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -139,3 +141,26 @@ def test_keys_are_scoped_per_api_key(api: Api, database: Database, client: TestC
         == "true"
     )
     assert api.balance(wallet)["posted"] == 30
+
+
+def test_concurrent_requests_with_one_key_make_one_transfer(api: Api) -> None:
+    bank, wallet = api.funded(0)
+    body = {"source": bank, "destination": wallet, "amount": 7, "asset": "CNY"}
+
+    def send(amount: int) -> httpx2.Response:
+        return api.post("/v1/transfers", {**body, "amount": amount}, key="same-key")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(send, [7] * 6 + [8] * 2))
+    created = {r.json()["id"] for r in answers if r.status_code == 201}
+    assert len(created) == 1
+    for response in answers:
+        if response.status_code == 409:
+            assert_problem(response, 409, "idempotency_key_in_flight")
+        elif response.status_code == 422:
+            assert_problem(response, 422, "idempotency_key_reused")
+        else:
+            assert response.status_code == 201, response.text
+    transfers = api.get("/v1/transfers", account=wallet).json()["data"]
+    assert [t["id"] for t in transfers] == list(created)
+    assert api.balance(wallet)["posted"] == transfers[0]["amount"]
