@@ -9,6 +9,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from anxin.cli import accounts, apikeys, bench, demo, dev, keys, ledger, server, staff
+from anxin.cli import audit as audit_cli
+from anxin.cli import privacy as privacy_cli
 from anxin.cli.context import errors
 from anxin.kit.errors import AnxinError
 
@@ -29,6 +31,8 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(keys.app, name="keys")
 app.add_typer(staff.app, name="staff")
 app.add_typer(dev.app, name="dev")
+app.add_typer(audit_cli.app, name="audit")
+app.add_typer(privacy_cli.app, name="privacy")
 
 
 def _fail(message: str) -> None:

@@ -10,7 +10,11 @@ Key file format::
 
     {"active": 2, "development": false,
      "keks": [{"version": 1, "key": "<base64>"}, {"version": 2, "key": "<base64>"}],
-     "blind_index_key": "<base64>"}
+     "blind_index_key": "<base64>", "audit_signing_key": "<base64>"}
+
+``audit_signing_key`` (an Ed25519 private key, 32 bytes) signs the audit log's checkpoints.
+Key files written before it existed have none: ``anxin audit keygen`` adds one, and in
+development it is added on first use.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import base64
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -56,30 +60,28 @@ class Keyring:
     blind_index_key: bytes
     development: bool = False
     source: str = "environment"
+    audit_signing_key: bytes | None = None
 
     def as_json(self) -> str:
-        return json.dumps(
-            {
-                "active": self.active,
-                "development": self.development,
-                "keks": [
-                    {"version": v, "key": base64.b64encode(k).decode()}
-                    for v, k in sorted(self.keks.items())
-                ],
-                "blind_index_key": base64.b64encode(self.blind_index_key).decode(),
-            },
-            indent=2,
-        )
+        doc: dict[str, object] = {
+            "active": self.active,
+            "development": self.development,
+            "keks": [
+                {"version": v, "key": base64.b64encode(k).decode()}
+                for v, k in sorted(self.keks.items())
+            ],
+            "blind_index_key": base64.b64encode(self.blind_index_key).decode(),
+        }
+        if self.audit_signing_key is not None:
+            doc["audit_signing_key"] = base64.b64encode(self.audit_signing_key).decode()
+        return json.dumps(doc, indent=2)
 
     def with_new_version(self) -> Keyring:
         version = max(self.keks) + 1
-        return Keyring(
-            keks={**self.keks, version: secrets.token_bytes(32)},
-            active=version,
-            blind_index_key=self.blind_index_key,
-            development=self.development,
-            source=self.source,
-        )
+        return replace(self, keks={**self.keks, version: secrets.token_bytes(32)}, active=version)
+
+    def with_audit_key(self) -> Keyring:
+        return replace(self, audit_signing_key=secrets.token_bytes(32))
 
 
 def generate_keyring(*, development: bool) -> Keyring:
@@ -89,6 +91,7 @@ def generate_keyring(*, development: bool) -> Keyring:
         blind_index_key=secrets.token_bytes(32),
         development=development,
         source="generated",
+        audit_signing_key=secrets.token_bytes(32),
     )
 
 
@@ -110,6 +113,8 @@ def parse_keyring(text: str, source: str) -> Keyring:
         }
         active = int(doc["active"])
         index_key = _b64key(doc["blind_index_key"], "blind_index_key")
+        audit_key = doc.get("audit_signing_key")
+        audit_key = None if audit_key is None else _b64key(audit_key, "audit_signing_key")
     except (ValueError, KeyError, TypeError) as error:
         raise KeyError_(f"key file {source} is malformed: {error}") from error
     if active not in keks:
@@ -120,6 +125,7 @@ def parse_keyring(text: str, source: str) -> Keyring:
         blind_index_key=index_key,
         development=bool(doc.get("development", False)),
         source=source,
+        audit_signing_key=audit_key,
     )
 
 
