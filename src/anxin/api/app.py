@@ -22,8 +22,8 @@ from anxin.ledger.engine import LedgerEngine
 from anxin.privacy.keys import KeyService, resolve_keyring
 from anxin.settings import Settings, get_settings
 from anxin.wallet import merchant_endpoints, p2p_endpoints, pay_endpoints
-from anxin.wallet.webhooks import WebhookWorker
 from anxin.wallet.money_endpoints import api as wallet_money_api
+from anxin.wallet.webhooks import WebhookWorker
 
 DESCRIPTION = """\
 Anxin's operator API: a double-entry ledger with holds, reversals, linked batches and
