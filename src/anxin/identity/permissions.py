@@ -10,6 +10,11 @@ PERMISSIONS: dict[str, str] = {
     "holders:read": "list and look up wallet holders (masked personal data only)",
     "holders:suspend": "suspend and reinstate a holder's account",
     "staff:read": "list staff members",
+    "wallet:freeze": "freeze and unfreeze a holder's wallet, read appeals",
+    "fees:waive": "read the fee schedule and charges; waive fees for one holder",
+    "fees:manage": "change the fee schedule; fee campaigns and time windows",
+    "points:manage": "read and change the reward points rules",
+    "reconciliation:manage": "run reconciliation, resolve its exceptions",
 }
 
 _EVERYONE = frozenset({"staff:self", "holders:read"})
@@ -17,11 +22,32 @@ _EVERYONE = frozenset({"staff:self", "holders:read"})
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "agent": _EVERYONE,
     # Senior agents will differ once purpose-bound reveals of personal data exist.
-    "senior_agent": _EVERYONE,
-    "risk_officer": _EVERYONE | {"holders:suspend"},
-    "compliance_officer": _EVERYONE | {"holders:suspend"},
-    "admin": _EVERYONE | {"holders:suspend", "staff:read"},
+    "senior_agent": _EVERYONE | {"fees:waive"},
+    "risk_officer": _EVERYONE | {"holders:suspend", "wallet:freeze", "reconciliation:manage"},
+    "compliance_officer": _EVERYONE
+    | {"holders:suspend", "wallet:freeze", "reconciliation:manage", "fees:waive"},
+    "admin": _EVERYONE
+    | {"holders:suspend", "staff:read", "fees:waive", "fees:manage", "points:manage"},
 }
+
+# Purpose-bound access to personal data, cases, compliance and the audit trail
+# (docs/privacy.md). Which fields each role may reveal is in anxin.privacy.reveal.
+PERMISSIONS.update({
+    "holders:reveal": "reveal a holder's personal fields for an assigned case or break-glass",
+    "cases:read": "see the cases assigned to oneself",
+    "cases:manage": "open, assign and close risk cases; see every case",
+    "compliance:review": "see and acknowledge compliance alerts; review break-glass access",
+    "audit:read": "read the audit log and its signed checkpoints",
+})  # fmt: skip
+_INSIDER: dict[str, frozenset[str]] = {
+    "agent": frozenset({"holders:reveal", "cases:read"}),
+    "senior_agent": frozenset({"holders:reveal", "cases:read"}),
+    "risk_officer": frozenset({"holders:reveal", "cases:read", "cases:manage"}),
+    "compliance_officer": frozenset(
+        {"holders:reveal", "cases:read", "cases:manage", "compliance:review", "audit:read"}
+    ),
+}
+ROLE_PERMISSIONS = {r: p | _INSIDER.get(r, frozenset()) for r, p in ROLE_PERMISSIONS.items()}
 
 assert set(ROLE_PERMISSIONS) == set(STAFF_ROLES)
 assert all(p in PERMISSIONS for perms in ROLE_PERMISSIONS.values() for p in perms)

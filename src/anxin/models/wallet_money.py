@@ -199,6 +199,9 @@ class FeeCharge(Base):
     fee: Mapped[int] = mapped_column(BigInteger)
     transfer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when the operation failed after all and the fee was given back (a failed top-up or
+    # withdrawal); the waiver's use is given back too.
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         CheckConstraint("fee = gross_fee - waived - points_discount", name="fee_adds_up"),

@@ -350,6 +350,7 @@ def upgrade() -> None:
         sa.Column("fee", sa.BigInteger(), nullable=False),
         sa.Column("transfer_id", sa.Uuid(), nullable=True),
         sa.Column("created_at", anxin.kit.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("released_at", anxin.kit.types.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "fee = gross_fee - waived - points_discount",
             name=op.f("ck_wallet_fee_charges_fee_adds_up"),

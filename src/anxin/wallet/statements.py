@@ -1,0 +1,300 @@
+"""Consumption records: a holder's statement, built from the ledger journal itself.
+
+Each line is one operation on one wallet account: what it was (the transfer's ``kind``),
+with whom and in which category (the transfer's ``metadata.counterparty`` and
+``metadata.category``, which every wallet operation sets, already masked), the fee paid
+with it, and the posted balance after it. Legs of one operation share a ``reference``
+and are consecutive in the account's journal, so a fee leg joins its operation's line; a
+fee paid outside the wallet (a top-up's, collected by the bank) comes from its fee charge.
+A hold still pending is a ``pending`` line; a posted hold is a completed line; released
+holds moved nothing and are left out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from anxin.ledger.assets import get_asset
+from anxin.ledger.repository import decode_cursor, encode_cursor
+from anxin.models import Entry, FeeCharge, Transfer
+from anxin.wallet import accounts
+from anxin.wallet.notify import format_amount
+
+_CHUNK = 500
+DEFAULT_CATEGORY = {
+    "topup": "top_up", "withdrawal": "withdrawal", "fee": "fees", "p2p": "transfers",
+    "payment": "shopping", "mandate_debit": "shopping", "refund": "refunds",
+    "points_earned": "rewards", "points_redeemed": "rewards", "points_expired": "rewards",
+    "points_credit": "rewards", "points_fee_discount": "rewards",
+}  # fmt: skip
+
+
+@dataclass
+class Line:
+    id: uuid.UUID  # the operation's main transfer
+    at: datetime
+    type: str
+    status: str  # completed | pending
+    amount: int  # signed: + money in, - money out (the fee not included)
+    fee: int
+    counterparty: str | None
+    category: str
+    balance_after: int
+    asset: str
+    reference: str | None
+    note: str | None
+    position: tuple[datetime, int] = field(repr=False, default=(datetime.min, 0))
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: datetime | None = None
+    until: datetime | None = None
+    types: frozenset[str] = frozenset()
+    counterparty: str | None = None
+    category: str | None = None
+    min_amount: int | None = None
+    max_amount: int | None = None
+
+    def keep(self, line: Line) -> bool:
+        size = abs(line.amount)
+        return (
+            (not self.types or line.type in self.types)
+            and (self.category is None or line.category == self.category)
+            and (self.min_amount is None or size >= self.min_amount)
+            and (self.max_amount is None or size <= self.max_amount)
+            and (
+                self.counterparty is None
+                or self.counterparty.casefold() in (line.counterparty or "").casefold()
+            )
+        )
+
+
+def _entries(session: Session, account_id: uuid.UUID, f: Filters,
+             before: tuple[datetime, int] | None) -> Iterator[Entry]:  # fmt: skip
+    """The account's journal entries, newest first, in chunks."""
+    position = tuple_(Entry.created_at, Entry.seq)
+    while True:
+        query = select(Entry).where(Entry.account_id == account_id)
+        if f.since is not None:
+            query = query.where(Entry.created_at >= f.since)
+        if f.until is not None:
+            query = query.where(Entry.created_at < f.until)
+        if before is not None:
+            query = query.where(position < tuple_(*before))
+        rows = list(session.scalars(
+            query.order_by(Entry.created_at.desc(), Entry.seq.desc()).limit(_CHUNK)
+        ))  # fmt: skip
+        yield from rows
+        if len(rows) < _CHUNK:
+            return
+        before = (rows[-1].created_at, rows[-1].seq)
+
+
+def _transfers(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Transfer]:
+    if not ids:
+        return {}
+    return {t.id: t for t in session.scalars(select(Transfer).where(Transfer.id.in_(ids)))}
+
+
+def _lines(session: Session, account_id: uuid.UUID, asset: str, f: Filters,
+           before: tuple[datetime, int] | None) -> Iterator[Line]:  # fmt: skip
+    batch: list[Entry] = []
+    current: Line | None = None
+    for entry in _entries(session, account_id, f, before):
+        batch.append(entry)
+        if len(batch) == _CHUNK:
+            finished, current = _build(session, batch, asset, current)
+            yield from finished
+            batch = []
+    finished, current = _build(session, batch, asset, current)
+    yield from finished
+    if current is not None:
+        yield current
+
+
+def _build(session: Session, batch: list[Entry], asset: str,
+           current: Line | None) -> tuple[list[Line], Line | None]:  # fmt: skip
+    """Lines for a slice of entries (newest first), and the last line, which the next
+    slice may still add legs to."""
+    transfers = _transfers(session, {e.transfer_id for e in batch})
+    holds = _transfers(
+        session, {t.pending_id for t in transfers.values() if t.pending_id is not None}
+    )
+    finished: list[Line] = []
+    for entry in batch:
+        transfer = transfers[entry.transfer_id]
+        if transfer.action in ("void", "expire"):
+            continue
+        if transfer.action == "hold" and transfer.status != "pending":
+            continue  # posted (its post is the line) or released (nothing moved)
+        about = holds.get(transfer.pending_id, transfer) if transfer.pending_id else transfer
+        size = entry.posted if transfer.action == "post" else transfer.amount
+        joins = (
+            current is not None and about.reference is not None
+            and current.reference == about.reference
+            and (about.kind == "fee" or current.type == "fee")
+        )  # fmt: skip
+        if not joins:
+            if current is not None:
+                finished.append(current)
+            current = Line(
+                id=about.id, at=entry.created_at, type=about.kind,
+                status="pending" if transfer.action == "hold" else "completed", amount=0,
+                fee=0, counterparty=None, category="fees", asset=asset,
+                balance_after=entry.credits_posted - entry.debits_posted,
+                reference=about.reference, note=None,
+            )  # fmt: skip
+        assert current is not None
+        current.position = (entry.created_at, entry.seq)
+        if about.kind == "fee":
+            current.fee += size
+        else:
+            _describe(current, about, transfer, size if entry.side == "C" else -size)
+    return finished, current
+
+
+def _describe(line: Line, about: Transfer, transfer: Transfer, amount: int) -> None:
+    meta = about.meta or {}
+    line.type, line.amount, line.id = about.kind, amount, about.id
+    line.counterparty = _text(meta.get("counterparty"))
+    line.note = _text(meta.get("note"))
+    fallback = "refunds" if transfer.action == "reverse" else "other"
+    line.category = _text(meta.get("category")) or DEFAULT_CATEGORY.get(about.kind, fallback)
+
+
+def _text(value: object) -> str | None:
+    return str(value)[:200] if isinstance(value, str | int) and value != "" else None
+
+
+def _outside_fees(session: Session, lines: list[Line]) -> None:
+    """Fees of operations whose fee leg is not on the wallet (a top-up's)."""
+    wanted = {x.reference for x in lines if x.fee == 0 and x.reference and x.type != "fee"}
+    if not wanted:
+        return
+    rows = session.execute(
+        select(FeeCharge.reference, func.sum(FeeCharge.fee))
+        .where(FeeCharge.reference.in_(wanted), FeeCharge.released_at.is_(None))
+        .group_by(FeeCharge.reference)
+    ).all()
+    found = {reference: int(total or 0) for reference, total in rows}
+    for line in lines:
+        if line.fee == 0 and line.reference in found:
+            line.fee = found[line.reference]
+
+
+@dataclass(frozen=True)
+class Page:
+    lines: list[Line]
+    next_cursor: str | None
+
+
+def statement(session: Session, user_id: uuid.UUID, asset: str, f: Filters, *,
+              limit: int = 50, cursor: str | None = None) -> Page:  # fmt: skip
+    """Lines newest first, filtered; ``next_cursor`` continues after the last one."""
+    account = accounts.find_wallet_account(session, user_id, asset)
+    if account is None:
+        return Page([], None)
+    before = decode_cursor(cursor) if cursor else None
+    found: list[Line] = []
+    more = False
+    for line in _lines(session, account.id, asset, f, before):
+        if not f.keep(line):
+            continue
+        if len(found) == limit:
+            more = True
+            break
+        found.append(line)
+    _outside_fees(session, found)
+    last = found[-1].position if more and found else None
+    return Page(found, encode_cursor(*last) if last else None)
+
+
+def all_lines(session: Session, user_id: uuid.UUID, asset: str, f: Filters,
+              cap: int = 100_000) -> list[Line]:  # fmt: skip
+    account = accounts.find_wallet_account(session, user_id, asset)
+    if account is None:
+        return []
+    found = []
+    for line in _lines(session, account.id, asset, f, None):
+        if f.keep(line):
+            found.append(line)
+            if len(found) >= cap:
+                break
+    _outside_fees(session, found)
+    return found
+
+
+# -- monthly summary and CSV ------------------------------------------------------------------
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    start = datetime(year, month, 1, tzinfo=accounts.BUSINESS_TZ)
+    following = (start + timedelta(days=32)).replace(day=1)
+    return start, following
+
+
+@dataclass
+class CategoryTotal:
+    category: str
+    money_in: int = 0
+    money_out: int = 0
+    fees: int = 0
+    count: int = 0
+
+
+def monthly_summary(session: Session, user_id: uuid.UUID, asset: str, year: int,
+                    month: int) -> list[CategoryTotal]:  # fmt: skip
+    since, until = month_bounds(year, month)
+    totals: dict[str, CategoryTotal] = {}
+    for line in all_lines(session, user_id, asset, Filters(since=since, until=until)):
+        if line.status != "completed":
+            continue
+        row = totals.setdefault(line.category, CategoryTotal(line.category))
+        row.count += 1
+        row.fees += line.fee
+        if line.amount >= 0:
+            row.money_in += line.amount
+        else:
+            row.money_out += -line.amount
+    return sorted(totals.values(), key=lambda t: (-t.money_out, t.category))
+
+
+CSV_COLUMNS = [
+    "date", "type", "status", "counterparty", "category", "amount", "fee", "balance_after",
+    "asset", "reference", "note",
+]  # fmt: skip
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str | None) -> str:
+    # A spreadsheet runs cells starting with these as formulas (CSV injection).
+    text = value or ""
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def _decimal(amount: int, scale: int) -> str:
+    return format_amount(amount, scale, "").strip()
+
+
+def to_csv(session: Session, lines: list[Line], asset: str) -> str:
+    scale = get_asset(session, asset).scale
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for x in lines:
+        writer.writerow([
+            x.at.astimezone(accounts.BUSINESS_TZ).isoformat(timespec="seconds"), x.type,
+            x.status, _cell(x.counterparty), _cell(x.category), _decimal(x.amount, scale),
+            _decimal(x.fee, scale), _decimal(x.balance_after, scale), asset, x.reference or "",
+            _cell(x.note),
+        ])  # fmt: skip
+    return out.getvalue()
