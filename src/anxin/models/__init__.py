@@ -31,6 +31,16 @@ from anxin.models.insider import (
 )
 from anxin.models.ledger import Account, Asset, ChainHead, Entry, IdempotencyKey, Transfer
 from anxin.models.privacy import DataKey
+from anxin.models.wallet_merchants import (
+    Mandate,
+    Merchant,
+    MerchantKey,
+    MerchantRequest,
+    P2PTransfer,
+    PaymentIntent,
+    Refund,
+    WebhookDelivery,
+)
 from anxin.models.wallet_money import (
     FeeCharge,
     FeeRule,
@@ -63,4 +73,8 @@ __all__ = [
 __all__ += [
     "AccessLogEntry", "AuditCheckpoint", "AuditEntry", "AuditHead", "Case", "ComplianceAlert",
     "Honeytoken", "Reveal",
+]  # fmt: skip
+__all__ += [
+    "Mandate", "Merchant", "MerchantKey", "MerchantRequest", "P2PTransfer", "PaymentIntent",
+    "Refund", "WebhookDelivery",
 ]  # fmt: skip
