@@ -1,0 +1,130 @@
+"""Refunds: full or partial, never more than captured, the fee given back in proportion,
+linked ledger reversals, the holder notified, idempotent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from anxin.api.deps import Container
+from anxin.kit.unit_of_work import UnitOfWork
+from anxin.ledger.verify import verify_ledger
+from anxin.models import Refund, Transfer
+from tests.wallet.conftest import Api, Person
+from tests.wallet.merchant_helpers import (
+    Shop,
+    balance,
+    confirm,
+    make_shop,
+    notices,
+    payment_fee,
+    settlement,
+    wallet,
+)
+
+__all__ = ["make_shop", "payment_fee"]  # fixtures used below
+
+
+def _paid(shop: Shop, api: Api, amount: int) -> str:
+    intent_id = shop.intent(amount)
+    assert confirm(api, intent_id).status_code == 200
+    assert shop.post(f"/payment-intents/{intent_id}/capture").status_code == 200
+    return intent_id
+
+
+def test_partial_then_full_refund(
+    make_shop: Callable[..., Shop], holder: Callable[..., Person],
+    api_for: Callable[[Person], Api], give: Callable[..., None], container: Container,
+    payment_fee: int,
+) -> None:  # fmt: skip
+    shop, person = make_shop(), holder()
+    give(person, 500_00)
+    api = api_for(person)
+    intent_id = _paid(shop, api, 100_00)  # fee 0.60
+    assert wallet(container, person)["posted"] == 399_40
+
+    part = shop.post(f"/payment-intents/{intent_id}/refunds", {"amount": 30_00, "reason": "缺货"})
+    assert part.status_code == 201, part.text
+    assert part.json()["amount"] == 30_00
+    # 30 % of the payment back, and 30 % of the fee (18 fen).
+    assert wallet(container, person)["posted"] == 399_40 + 30_00 + 18
+    assert settlement(container, shop)["posted"] == 70_00
+    assert shop.get(f"/payment-intents/{intent_id}").json()["refunded_amount"] == 30_00
+
+    rest = shop.post(f"/payment-intents/{intent_id}/refunds", {})
+    assert rest.status_code == 201, rest.text
+    assert rest.json()["amount"] == 70_00
+    assert wallet(container, person)["posted"] == 500_00
+    assert settlement(container, shop)["posted"] == 0
+    assert balance(container, "system:fee_revenue")["posted"] == 0
+    assert shop.get(f"/payment-intents/{intent_id}").json()["status"] == "refunded"
+    listed = shop.get(f"/payment-intents/{intent_id}/refunds").json()["items"]
+    assert [r["amount"] for r in listed] == [30_00, 70_00]
+    assert notices(container, person)[-2:] == ["refund.received"] * 2
+
+    with UnitOfWork(container.database, write=False) as unit:
+        refunds = unit.session.query(Refund).order_by(Refund.created_at).all()
+        reversal = unit.session.get(Transfer, refunds[0].transfer_id)
+        assert reversal is not None
+        assert (reversal.action, reversal.kind, reversal.amount) == ("reverse", "refund", 30_00)
+        assert verify_ledger(unit.session.connection()).ok
+
+
+def test_never_more_than_captured(
+    make_shop: Callable[..., Shop], holder: Callable[..., Person],
+    api_for: Callable[[Person], Api], give: Callable[..., None], container: Container,
+) -> None:  # fmt: skip
+    shop, person = make_shop(), holder()
+    give(person, 100_00)
+    api = api_for(person)
+    intent_id = _paid(shop, api, 40_00)
+    over = shop.post(f"/payment-intents/{intent_id}/refunds", {"amount": 40_01})
+    assert over.status_code == 422
+    assert (over.json()["code"], over.json()["remaining"]) == ("refund_exceeds_captured", 40_00)
+    assert shop.post(f"/payment-intents/{intent_id}/refunds", {"amount": 25_00}).status_code == 201
+    again = shop.post(f"/payment-intents/{intent_id}/refunds", {"amount": 15_01})
+    assert again.status_code == 422
+    assert again.json()["remaining"] == 15_00
+    assert shop.post(f"/payment-intents/{intent_id}/refunds", {"amount": 15_00}).status_code == 201
+    done = shop.post(f"/payment-intents/{intent_id}/refunds", {"amount": 1})
+    assert done.status_code == 422
+    assert wallet(container, person)["posted"] == 100_00
+
+
+def test_only_captured_payments_are_refunded(
+    make_shop: Callable[..., Shop], holder: Callable[..., Person],
+    api_for: Callable[[Person], Api], give: Callable[..., None],
+) -> None:  # fmt: skip
+    shop, rival, person = make_shop(), make_shop("Rival"), holder()
+    give(person, 100_00)
+    api = api_for(person)
+    waiting = shop.intent(10_00)
+    refused = shop.post(f"/payment-intents/{waiting}/refunds", {})
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "payment_intent_state_conflict"
+    held = shop.intent(10_00)
+    assert confirm(api, held).status_code == 200
+    assert shop.post(f"/payment-intents/{held}/refunds", {}).status_code == 409
+    paid = _paid(shop, api, 10_00)
+    assert rival.post(f"/payment-intents/{paid}/refunds", {}).status_code == 404
+
+
+def test_refund_is_idempotent(
+    make_shop: Callable[..., Shop], holder: Callable[..., Person],
+    api_for: Callable[[Person], Api], give: Callable[..., None], container: Container,
+) -> None:  # fmt: skip
+    shop, person = make_shop(), holder()
+    give(person, 100_00)
+    intent_id = _paid(shop, api_for(person), 50_00)
+    path = f"/payment-intents/{intent_id}/refunds"
+    first = shop.post(path, {"amount": 10_00}, key="refund-1")
+    replay = shop.post(path, {"amount": 10_00}, key="refund-1")
+    assert replay.status_code == 201
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json()
+    reused = shop.post(path, {"amount": 20_00}, key="refund-1")
+    assert reused.status_code == 422
+    assert reused.json()["code"] == "idempotency_key_reused"
+    assert wallet(container, person)["posted"] == 60_00
+    missing = shop.post(path, {"amount": 1}, key=None)
+    assert missing.status_code == 400
+    assert missing.json()["code"] == "idempotency_key_required"
