@@ -31,7 +31,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         micros, seq = base64.urlsafe_b64decode(padded.encode()).decode().split(":")
         return from_micros(int(micros)), int(seq)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, OverflowError) as error:
         raise InvalidCursor() from error
 
 

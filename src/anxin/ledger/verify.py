@@ -4,7 +4,9 @@ Checks, each over the whole database:
 1. per asset, all posted balances sum to zero and so do pending ones;
 2. each account's stored counters equal the sums over its journal entries;
 3. no account breaks its balance rule;
-4. every transfer's entries balance (one debit, one credit, same amounts);
+4. every transfer row agrees with its two journal entries (accounts, sides, amounts for its
+   action), holds' statuses and settled amounts agree with what resolved them, and
+   reversed amounts with the reversals (see ``verify_transfers``);
 5. the hash chain: sequence numbers are gapless from 1, every hash matches its content and
    its predecessor, and the head row points at the last entry (nothing altered, removed,
    inserted, reordered or cut off).
@@ -13,27 +15,17 @@ Checks, each over the whole database:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, case, func, select
+from sqlalchemy.exc import OperationalError
 
 from anxin.kit.clock import to_micros
 from anxin.ledger.chain import GENESIS, entry_digest
-from anxin.models import Account, ChainHead, Entry, Transfer
-
-_MAX_PROBLEMS_PER_CHECK = 20
-
-
-@dataclass
-class Report:
-    problems: list[str] = field(default_factory=list)
-    entries_checked: int = 0
-    accounts_checked: int = 0
-    transfers_checked: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
+from anxin.ledger.verify_report import MAX_PROBLEMS_PER_CHECK as _MAX_PROBLEMS_PER_CHECK
+from anxin.ledger.verify_report import Report
+from anxin.ledger.verify_transfers import check_transfers
+from anxin.models import Account, ChainHead, Entry
 
 
 def verify_ledger(
@@ -42,48 +34,70 @@ def verify_ledger(
     report = Report()
     _check_asset_sums(connection, report)
     _check_accounts(connection, report)
-    _check_transfers(connection, report)
+    check_transfers(connection, report)
     _check_chain(connection, report, progress)
     return report
 
 
 def _check_asset_sums(connection: Connection, report: Report) -> None:
+    # Summed in Python: balances are each within 64 bits, but their running total need not
+    # be, and SQLite's SUM() fails on integer overflow where Python's ints do not.
     a = Account.__table__.c
-    query = select(
-        a.asset,
-        func.sum(a.credits_posted - a.debits_posted),
-        func.sum(a.credits_pending - a.debits_pending),
-    ).group_by(a.asset)
-    for asset, posted, pending in connection.execute(query):
-        if posted != 0 or pending != 0:
+    posted: dict[str, int] = {}
+    pending: dict[str, int] = {}
+    query = select(a.asset, a.credits_posted, a.debits_posted, a.credits_pending, a.debits_pending)
+    for asset, cp, dp, cpend, dpend in connection.execution_options(yield_per=10_000).execute(
+        query
+    ):
+        posted[asset] = posted.get(asset, 0) + cp - dp
+        pending[asset] = pending.get(asset, 0) + cpend - dpend
+    for asset in sorted(posted):
+        if posted[asset] != 0 or pending[asset] != 0:
             report.problems.append(
-                f"asset {asset}: balances sum to {posted} posted and {pending} pending, not zero"
+                f"asset {asset}: balances sum to {posted[asset]} posted and {pending[asset]} "
+                "pending, not zero"
             )
+
+
+def _journal_sums(connection: Connection) -> dict[Any, tuple[int, int, int, int]]:
+    """Per account: (debits posted, credits posted, debits pending, credits pending)."""
+    e = Entry.__table__.c
+    query = select(
+        e.account_id,
+        func.sum(case((e.side == "D", e.posted), else_=0)),
+        func.sum(case((e.side == "C", e.posted), else_=0)),
+        func.sum(case((e.side == "D", e.pending), else_=0)),
+        func.sum(case((e.side == "C", e.pending), else_=0)),
+    ).group_by(e.account_id)
+    try:
+        return {row[0]: tuple(int(v or 0) for v in row[1:]) for row in connection.execute(query)}  # type: ignore[misc]
+    except OperationalError:
+        # Only a tampered journal can overflow SQLite's 64-bit SUM (a consistent one sums to
+        # each account's counters); add it up exactly in Python to report what is wrong.
+        sums: dict[Any, list[int]] = {}
+        rows = select(e.account_id, e.side, e.posted, e.pending)
+        for account_id, side, posted, pending in connection.execution_options(
+            yield_per=10_000
+        ).execute(rows):
+            acc = sums.setdefault(account_id, [0, 0, 0, 0])
+            offset = 0 if side == "D" else 1
+            acc[offset] += posted
+            acc[offset + 2] += pending
+        return {k: (v[0], v[1], v[2], v[3]) for k, v in sums.items()}
 
 
 def _check_accounts(connection: Connection, report: Report) -> None:
     a = Account.__table__.c
-    e = Entry.__table__.c
-    sums = (
-        select(
-            e.account_id,
-            func.sum(case((e.side == "D", e.posted), else_=0)).label("dp"),
-            func.sum(case((e.side == "C", e.posted), else_=0)).label("cp"),
-            func.sum(case((e.side == "D", e.pending), else_=0)).label("dpend"),
-            func.sum(case((e.side == "C", e.pending), else_=0)).label("cpend"),
-        )
-        .group_by(e.account_id)
-        .subquery()
-    )
+    journal_sums = _journal_sums(connection)
     query = select(
         a.id, a.allow_negative, a.debits_posted, a.credits_posted, a.debits_pending,
-        a.credits_pending, sums.c.dp, sums.c.cp, sums.c.dpend, sums.c.cpend,
-    ).outerjoin(sums, sums.c.account_id == a.id)  # fmt: skip
+        a.credits_pending,
+    )  # fmt: skip
     found = 0
-    for row in connection.execute(query):
+    for row in connection.execution_options(yield_per=10_000).execute(query):
         report.accounts_checked += 1
         stored = (row.debits_posted, row.credits_posted, row.debits_pending, row.credits_pending)
-        journal = tuple(int(v or 0) for v in (row.dp, row.cp, row.dpend, row.cpend))
+        journal = journal_sums.pop(row.id, (0, 0, 0, 0))
         if stored != journal and found < _MAX_PROBLEMS_PER_CHECK:
             found += 1
             report.problems.append(
@@ -96,42 +110,8 @@ def _check_accounts(connection: Connection, report: Report) -> None:
                 f"({row.credits_posted - row.debits_posted - row.debits_pending} available) "
                 "but it does not allow negative balances"
             )
-    # Entries that point at no account at all.
-    orphans = connection.execute(
-        select(func.count()).select_from(Entry.__table__).where(e.account_id.not_in(select(a.id)))
-    ).scalar_one()
-    if orphans:
-        report.problems.append(f"{orphans} journal entries belong to no account")
-
-
-def _check_transfers(connection: Connection, report: Report) -> None:
-    t = Transfer.__table__.c
-    e = Entry.__table__.c
-    legs = (
-        select(
-            e.transfer_id,
-            func.count().label("n"),
-            func.sum(case((e.side == "D", e.posted), else_=0)).label("dp"),
-            func.sum(case((e.side == "C", e.posted), else_=0)).label("cp"),
-            func.sum(case((e.side == "D", e.pending), else_=0)).label("dpend"),
-            func.sum(case((e.side == "C", e.pending), else_=0)).label("cpend"),
-        )
-        .group_by(e.transfer_id)
-        .subquery()
-    )
-    query = select(t.id, legs.c.n, legs.c.dp, legs.c.cp, legs.c.dpend, legs.c.cpend).outerjoin(
-        legs, legs.c.transfer_id == t.id
-    )
-    found = 0
-    for row in connection.execute(query):
-        report.transfers_checked += 1
-        balanced = row.n == 2 and row.dp == row.cp and row.dpend == row.cpend
-        if not balanced and found < _MAX_PROBLEMS_PER_CHECK:
-            found += 1
-            report.problems.append(
-                f"transfer {row.id}: entries do not balance ({row.n or 0} legs, posted "
-                f"{row.dp} debit vs {row.cp} credit, pending {row.dpend} vs {row.cpend})"
-            )
+    if journal_sums:  # what is left belongs to no account
+        report.problems.append(f"journal entries belong to {len(journal_sums)} unknown account(s)")
 
 
 def _check_chain(
