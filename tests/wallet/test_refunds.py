@@ -61,6 +61,11 @@ def test_partial_then_full_refund(
     assert [r["amount"] for r in listed] == [30_00, 70_00]
     assert notices(container, person)[-2:] == ["refund.received"] * 2
 
+    # The holder's statement tells what happened and with whom.
+    lines = api.call("GET", "/v1/me/statements").json()["data"]
+    shown = [(x["type"], x["counterparty"], x["category"], x["amount"]) for x in lines]
+    assert ("payment", "Happy Tea", "shopping", -100_00) in shown
+    assert ("refund", "Happy Tea", "refunds", 30_00) in shown
     with UnitOfWork(container.database, write=False) as unit:
         refunds = unit.session.query(Refund).order_by(Refund.created_at).all()
         reversal = unit.session.get(Transfer, refunds[0].transfer_id)

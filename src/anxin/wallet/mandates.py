@@ -10,8 +10,9 @@ day, ISO week or calendar month in the wallet's business time zone). The holder 
 notified of every debit and can list and cancel mandates at any time; a cancelled or
 expired mandate refuses every debit.
 
-A debit is a payment intent captured at once (``mandate_id`` set): the same fee, points,
-notices, webhooks and refunds as any other payment.
+A debit is a payment intent captured at once (``mandate_id`` set, ledger kind
+``mandate_debit``, fee by the ``mandate_debit`` schedule): the same points, notices,
+webhooks and refunds as any other payment.
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ def debit(
             settlement_account(session, merchant.id, currency, now).id,
             amount,
             currency,
-            kind="payment",
+            kind="mandate_debit",
             reference=ref,
             metadata=meta,
         )

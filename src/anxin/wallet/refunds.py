@@ -57,9 +57,12 @@ def refund(
     refunded = intent.refunded_amount + wanted
     fee_back = intent.captured_fee * refunded // intent.captured_amount - intent.refunded_fee
     ref = f"{reference_of(intent)}:refund"
-    ops = [ReverseOp(intent.capture_id, wanted, kind="refund", reference=ref)]
+    # What the holder's statement shows: the merchant, and that it was a refund.
+    meta = {"counterparty": merchant.name, "category": "refunds"}
+    ops = [ReverseOp(intent.capture_id, wanted, kind="refund", reference=ref, metadata=meta)]
     if fee_back and intent.fee_capture_id is not None:
-        ops.append(ReverseOp(intent.fee_capture_id, fee_back, kind="fee_refund", reference=ref))
+        ops.append(ReverseOp(intent.fee_capture_id, fee_back, kind="fee_refund", reference=ref,
+                             metadata=meta))  # fmt: skip
     made = run_linked(session, ops, now)
     row = Refund(
         id=new_id(), intent_id=intent.id, merchant_id=merchant.id, amount=wanted, fee=fee_back,
