@@ -50,9 +50,13 @@ __all__ = ["PASSWORD", "Person"]
 START = datetime(2030, 1, 1, 4, 0, tzinfo=UTC)  # noon in Beijing
 
 
-def make_user(session: Session, vault: Vault, now: datetime, *, tier: str = "basic") -> User:
+def make_user(session: Session, vault: Vault, now: datetime, *, tier: str = "basic",
+              role: str | None = None) -> User:  # fmt: skip
+    """A holder, or with ``role`` a staff member (straight into the database)."""
+    user_id = new_id()
     user = User(
-        id=new_id(), kind="holder", role=None, status="active", pseudonym=None,
+        id=user_id, kind="staff" if role else "holder", role=role, status="active",
+        pseudonym=f"staff-{user_id.hex[-8:]}" if role else None,
         display_name_enc=None, locale="zh-CN", tier=tier, password_hash="unused",
         password_changed_at=now, failed_passwords=0, failed_factors=0, locked_until=None,
         daily_limit=None, created_at=now, updated_at=now,
@@ -119,7 +123,7 @@ class Api:
 
     def call(self, method: str, path: str, *, key: str | None = None, stepped: bool = False,
              **kwargs: Any) -> Any:  # fmt: skip
-        headers = dict(self.person.headers)
+        headers = {**self.person.headers, **kwargs.pop("headers", {})}
         if key is not None:
             headers["Idempotency-Key"] = key
         response = self.client.request(method, path, headers=headers, **kwargs)

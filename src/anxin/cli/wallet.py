@@ -54,12 +54,14 @@ def reconcile(
         f"order(s) checked, {report.matched} matched, {len(report.new_exceptions)} new "
         f"exception(s), {report.known_exceptions} already known",
         highlight=False,
+        soft_wrap=True,
     )
     for row in report.new_exceptions:
         console.print(
             f"  {row.kind}: order {row.order_id or '-'} bank {row.provider_ref or '-'} "
             f"ledger {row.ledger_amount} bank {row.bank_amount} {row.asset}",
             highlight=False,
+            soft_wrap=True,
         )
     if report.new_exceptions:
         raise typer.Exit(1)
@@ -85,6 +87,7 @@ def settle(
         f"bank: {settled} settled, {len(done) - settled} refused; wallet: {report.completed} "
         f"completed, {report.failed} failed, {report.still_pending} still pending",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -99,6 +102,7 @@ def sync() -> None:
         f"{report.checked} pending order(s): {report.completed} completed, {report.failed} "
         f"failed, {report.still_pending} still pending ({report.submitted} sent again)",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -113,4 +117,5 @@ def expire_points() -> None:
         f"expired {report.points} point(s) of {report.holders} holder(s); "
         f"{report.skipped} frozen wallet(s) skipped",
         highlight=False,
+        soft_wrap=True,
     )

@@ -26,7 +26,7 @@ from anxin.ledger.commands import Command, TransferOp
 from anxin.ledger.service import balance_of
 from anxin.models import Asset, PointsLot, PointsRule, User
 from anxin.privacy.vault import Vault
-from anxin.wallet import accounts, messages, moves, notify
+from anxin.wallet import accounts, freeze, messages, moves, notify
 
 POINTS = "POINTS"
 
@@ -239,6 +239,7 @@ def redeem_points(
 ) -> Redemption:  # fmt: skip
     """Turn ``points`` into their value in ``asset``, credited to the holder's wallet to pay
     with (from the operator's ``points_redemption`` budget), in the caller's transaction."""
+    freeze.ensure_can_send(session, user)  # points leave the wallet
     rule = current_rule(session, asset, now)
     if rule is None:
         raise NoPointsRule(f"points cannot be redeemed for {asset}")

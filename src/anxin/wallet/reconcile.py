@@ -156,15 +156,17 @@ def _check_order(session: Session, vault: Vault, report: RunReport, order: Fundi
                  now: datetime) -> None:  # fmt: skip
     report.orders_checked += 1
     direction: Direction = "collection" if order.direction == "topup" else "payout"
-    if (direction, str(order.id)) in seen:
+    record = seen.get((direction, str(order.id)))
+    if record is not None and record.status == "settled":
         return  # compared from the bank's side already
-    found = provider.find(direction, str(order.id))
+    found = provider.find(direction, str(order.id)) if record is None else None
     if found is not None and found.status == "settled":
         if found.amount == expected_bank_amount(order):
             report.matched += 1
             return
         kind, bank_amount = "amount_mismatch", found.amount
     else:
+        # The bank has no record, or says it failed (maybe after settling: a charge-back).
         kind = "credited_not_settled" if order.direction == "topup" else "debited_not_paid"
         bank_amount = 0
     _flag(
