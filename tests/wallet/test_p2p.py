@@ -180,3 +180,17 @@ def test_the_note_is_stored_encrypted(
     with UnitOfWork(container.database, write=False) as unit:
         raw = unit.session.execute(text("SELECT note_enc FROM wallet_p2p_transfers")).scalar_one()
     assert b"unique-marker-7731" not in bytes(raw)
+
+
+def test_payee_lookups_are_limited(
+    holder: Callable[..., Person], api_for: Callable[[Person], Api]
+) -> None:
+    payer = holder()
+    api = api_for(payer)
+    for n in range(30):
+        found = _quote(api, f"+86139{n:08d}", 1_00)
+        assert found.status_code == 404, found.text
+    limited = _quote(api, "+8613900000099", 1_00)
+    assert limited.status_code == 429 and limited.json()["code"] == "too_many_attempts"
+    # Another holder has their own allowance.
+    assert _quote(api_for(holder()), "+8613900000099", 1_00).status_code == 404

@@ -1,5 +1,9 @@
 """Person-to-person transfers under /v1/me/transfers: quote (see the masked payee and the
-fee), then confirm (step-up as the risk policy says)."""
+fee), then confirm (step-up as the risk policy says).
+
+Quoting reveals whether a phone number or email belongs to a holder (and their masked
+name), so quotes are limited per holder: nobody walks through the numbering plan.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,13 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
+from limits import parse
+from limits.strategies import MovingWindowRateLimiter
 
 from anxin.api.deps import ContainerDep, WriteUoW
-from anxin.identity.deps import HolderAuth, StepUpToken
+from anxin.identity.deps import HolderAuth, IdentityDep, StepUpToken
+from anxin.identity.service import IdentityRuntime
+from anxin.identity.throttle import RateLimitUnavailable, TooManyAttempts
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.models import User
 from anxin.wallet import p2p
@@ -25,6 +33,20 @@ from anxin.wallet.merchant_schemas import (
 from anxin.wallet.pay_endpoints import STEP_UP, IdempotencyKey
 
 router = APIRouter(prefix="/v1/me/transfers", tags=["transfers"])
+
+LOOKUPS = parse("30 per hour")
+LOOKUPS.namespace = "rl:p2p-lookup"
+
+
+def _count_lookup(runtime: IdentityRuntime, user_id: uuid.UUID) -> None:
+    """Count a payee lookup (before the request's transaction: SQLite has one writer)."""
+    limiter = MovingWindowRateLimiter(runtime.throttle.storage)
+    try:
+        allowed = limiter.hit(LOOKUPS, f"user:{user_id}")
+    except Exception as error:
+        raise RateLimitUnavailable("could not update the attempt counters") from error
+    if not allowed:
+        raise TooManyAttempts("too many payee lookups; try again within the hour")
 
 
 def _out(shown: p2p.TransferView) -> TransferOut:
@@ -46,10 +68,13 @@ def _view(uow: UnitOfWork, c: ContainerDep, user: User, transfer: Any) -> Transf
 
 @router.post("/quote", response_model=TransferOut, status_code=status.HTTP_201_CREATED)
 def quote_transfer(
-    body: TransferQuoteCreate, auth: HolderAuth, uow: WriteUoW, c: ContainerDep
-) -> TransferOut:
+    body: TransferQuoteCreate, auth: HolderAuth, uow: WriteUoW, c: ContainerDep,
+    runtime: IdentityDep,
+) -> TransferOut:  # fmt: skip
     """Find the payee by phone number or email and show them masked, with the fee. The
-    quote lasts ten minutes; nothing moves until you confirm it."""
+    quote lasts ten minutes; nothing moves until you confirm it. At most 30 quotes an hour
+    (`429 too_many_attempts`)."""
+    _count_lookup(runtime, auth.user.id)
     shown = p2p.quote(
         uow.session, c.keys.vault(), auth.user, to=body.to, amount=body.amount,
         currency=body.currency, note=body.note, now=c.clock.now(),
