@@ -13,8 +13,8 @@ from anxin.api.deps import Container
 from anxin.kit.clock import ManualClock
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger.verify import verify_ledger
-from anxin.models import FeeCharge, PointsLot, User
-from anxin.wallet import freeze
+from anxin.models import FeeCharge, PointsLot, User, WebhookDelivery
+from anxin.wallet import freeze, payments
 from tests.wallet.conftest import Api, Person
 from tests.wallet.merchant_helpers import (
     Shop,
@@ -264,3 +264,35 @@ def test_expiry_before_confirmation_and_before_capture(
     too_late = shop.post(f"/payment-intents/{held}/capture")
     assert too_late.status_code == 409
     assert too_late.json()["code"] == "payment_intent_expired"
+
+
+def test_lapsed_intents_are_closed_and_the_money_comes_back(
+    make_shop: Callable[..., Shop], holder: Callable[..., Person],
+    api_for: Callable[[Person], Api], give: Give, clock: ManualClock, container: Container,
+    payment_fee: int,
+) -> None:  # fmt: skip
+    shop = make_shop(webhook_url="http://127.0.0.1:9/unused")
+    person, api = _ready(holder, api_for, give)
+    unanswered = shop.intent(10_00, confirm_within_seconds=60)
+    held = shop.intent(20_00)
+    assert confirm(api, held).status_code == 200
+    assert wallet(container, person)["available"] == 500_00 - 20_12
+
+    def close() -> int:
+        return payments.close_lapsed(container.database, container.keys, container.clock)
+
+    clock.advance(timedelta(minutes=2))
+    assert close() == 1  # the unanswered one; the confirmed one has 7 days
+    clock.advance(timedelta(days=7))
+    assert close() == 1
+    assert close() == 0
+    assert wallet(container, person) == {"posted": 500_00, "pending": 0, "available": 500_00}
+    assert notices(container, person)[-1] == "payment.released"
+    assert shop.get(f"/payment-intents/{unanswered}").json()["status"] == "expired"
+    assert shop.get(f"/payment-intents/{held}").json()["status"] == "expired"
+    with UnitOfWork(container.database, write=False) as unit:
+        charge = unit.session.query(FeeCharge).one()
+        assert charge.released_at is not None  # the fee was never taken
+        events = [d.event_type for d in unit.session.query(WebhookDelivery)]
+        assert events.count("payment_intent.expired") == 2
+        assert verify_ledger(unit.session.connection()).ok

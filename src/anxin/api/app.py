@@ -22,8 +22,8 @@ from anxin.ledger.engine import LedgerEngine
 from anxin.privacy.keys import KeyService, resolve_keyring
 from anxin.settings import Settings, get_settings
 from anxin.wallet import merchant_endpoints, p2p_endpoints, pay_endpoints
+from anxin.wallet.merchant_worker import start_merchant_worker
 from anxin.wallet.money_endpoints import api as wallet_money_api
-from anxin.wallet.webhooks import WebhookWorker
 
 DESCRIPTION = """\
 Anxin's operator API: a double-entry ledger with holds, reversals, linked batches and
@@ -61,11 +61,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 housekeeping=identity.throttle.purge_expired,
             ).start()  # fmt: skip
         # Merchants' webhooks: sent by the same rhythm as the email/SMS outbox.
-        webhook_worker = None
-        if settings.delivery_interval_seconds > 0:
-            webhook_worker = WebhookWorker(
-                database, keys, clock, interval=settings.delivery_interval_seconds
-            ).start()
+        webhook_worker = start_merchant_worker(settings, database, keys, clock)
         app.state.container = Container(
             settings=settings, database=database, engine=engine, clock=clock, keys=keys,
             identity=identity,

@@ -24,12 +24,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anxin.identity.stepup import require_step_up
+from anxin.kit.clock import Clock
+from anxin.kit.db import Database
 from anxin.kit.errors import Conflict, NotFound, Unprocessable
 from anxin.kit.ids import new_id
+from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger.assets import get_asset
-from anxin.ledger.commands import PostOp, TransferOp, VoidOp
+from anxin.ledger.batch import apply_batch
+from anxin.ledger.commands import Command, ExpireOp, PostOp, TransferOp, VoidOp
 from anxin.ledger.service import balance_of
 from anxin.models import Merchant, PaymentIntent, User
+from anxin.privacy.keys import KeyService
 from anxin.privacy.vault import Vault
 from anxin.wallet import webhooks
 from anxin.wallet.fees import (
@@ -226,6 +231,52 @@ def cancel(
         )  # fmt: skip
     webhooks.emit(session, merchant, "payment_intent.canceled", intent_data(intent, now), now=now)
     return intent
+
+
+def expire_lapsed(session: Session, vault: Vault, now: datetime, *, limit: int = 100) -> int:
+    """Close intents nobody confirmed or captured in time: a lapsed confirmation's holds are
+    expired (unless the ledger's sweeper got there first), its fee charge is released, the
+    holder is told the money is back and the merchant gets ``payment_intent.expired``.
+    Returns how many intents were closed (run by the webhook worker on each pass)."""
+    lapsed = session.scalars(
+        select(PaymentIntent)
+        .where(
+            PaymentIntent.status.in_(("requires_confirmation", "confirmed")),
+            PaymentIntent.expires_at <= now,
+        )
+        .order_by(PaymentIntent.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for intent in lapsed:
+        merchant = get_merchant(session, intent.merchant_id)
+        if intent.status == "confirmed":
+            holds = [h for h in (intent.hold_id, intent.fee_hold_id) if h is not None]
+            # Independent, not linked: one the sweeper already expired must not stop the other.
+            command = Command(tuple(ExpireOp(h) for h in holds), linked=False)
+            session.flush()
+            apply_batch(session.connection(), [command], now)
+            session.expire_all()
+            release_charges(session, reference_of(intent), now)
+            money_moved(
+                session, vault, _holder(session, intent), "payment.released",
+                amount=intent.amount + intent.fee, asset=intent.currency,
+                counterparty=merchant.name, reference=reference_of(intent), incoming=True,
+                now=now, data={"payment_intent_id": str(intent.id)},
+            )  # fmt: skip
+        intent.status, intent.updated_at = "expired", now
+        session.flush()
+        webhooks.emit(session, merchant, "payment_intent.expired", intent_data(intent, now),
+                      now=now)  # fmt: skip
+    return len(lapsed)
+
+
+def close_lapsed(database: Database, keys: KeyService, clock: Clock) -> int:
+    """``expire_lapsed`` as a background job: its own unit of work, committed."""
+    with UnitOfWork(database) as uow:
+        closed = expire_lapsed(uow.session, keys.vault(), clock.now())
+        uow.commit()
+    return closed
 
 
 # -- holder side ----------------------------------------------------------------------------

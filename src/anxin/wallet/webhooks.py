@@ -52,6 +52,7 @@ TIMEOUT_SECONDS = 10.0
 TOLERANCE_SECONDS = 300  # receivers refuse signatures older or newer than this
 EVENT_TYPES = frozenset({
     "payment_intent.confirmed", "payment_intent.captured", "payment_intent.canceled",
+    "payment_intent.expired",
     "refund.succeeded", "mandate.accepted", "mandate.cancelled", "mandate.debited",
 })  # fmt: skip
 
@@ -240,14 +241,17 @@ def redeliver(session: Session, delivery: WebhookDelivery, now: datetime) -> Non
 
 
 class WebhookWorker:
-    """Runs ``deliver_due`` every ``interval`` seconds on a daemon thread (in the server)."""
+    """Runs ``housekeeping`` (closing lapsed payment intents, whose events it emits) and
+    then ``deliver_due`` every ``interval`` seconds on a daemon thread (in the server)."""
 
     def __init__(
         self, database: Database, keys: KeyService, clock: Clock, *, interval: float,
         on_error: Callable[[BaseException], None] | None = None,
+        housekeeping: Callable[[], object] | None = None,
     ) -> None:  # fmt: skip
         self._database, self._keys, self._clock = database, keys, clock
         self._interval = interval
+        self._housekeeping = housekeeping
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._on_error = on_error
@@ -260,6 +264,8 @@ class WebhookWorker:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
+                if self._housekeeping is not None:
+                    self._housekeeping()
                 deliver_due(self._database, self._keys, now=self._clock.now(), clock=self._clock)
             except Exception as error:  # keep the worker alive; the next pass retries
                 log.exception("webhook pass failed")
