@@ -49,6 +49,21 @@ _INSIDER: dict[str, frozenset[str]] = {
 }
 ROLE_PERMISSIONS = {r: p | _INSIDER.get(r, frozenset()) for r, p in ROLE_PERMISSIONS.items()}
 
+# Staff exports (four-eyes), breach response (docs/privacy-rights.md).
+PERMISSIONS.update({
+    "exports:request": "ask for an export of holders' data (a second staff member approves)",
+    "exports:approve": "approve or reject others' exports; trace a leaked file to its export",
+    "breaches:manage": "record breaches, prepare and send notices, publish the statement",
+    "breaches:approve": "approve breach notices someone else prepared",
+})  # fmt: skip
+_RIGHTS: dict[str, frozenset[str]] = {
+    "risk_officer": frozenset({"exports:request"}),
+    "compliance_officer": frozenset(
+        {"exports:request", "exports:approve", "breaches:manage", "breaches:approve"}
+    ),
+}
+ROLE_PERMISSIONS = {r: p | _RIGHTS.get(r, frozenset()) for r, p in ROLE_PERMISSIONS.items()}
+
 assert set(ROLE_PERMISSIONS) == set(STAFF_ROLES)
 assert all(p in PERMISSIONS for perms in ROLE_PERMISSIONS.values() for p in perms)
 

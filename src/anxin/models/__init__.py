@@ -31,6 +31,16 @@ from anxin.models.insider import (
 )
 from anxin.models.ledger import Account, Asset, ChainHead, Entry, IdempotencyKey, Transfer
 from anxin.models.privacy import DataKey
+from anxin.models.rights import (
+    Approval,
+    Breach,
+    BreachHolder,
+    Closure,
+    ClosurePayout,
+    Export,
+    ExportHolder,
+    StatusAnnouncement,
+)
 from anxin.models.wallet_merchants import (
     Mandate,
     Merchant,
@@ -77,4 +87,8 @@ __all__ += [
 __all__ += [
     "Mandate", "Merchant", "MerchantKey", "MerchantRequest", "P2PTransfer", "PaymentIntent",
     "Refund", "WebhookDelivery",
+]  # fmt: skip
+__all__ += [
+    "Approval", "Breach", "BreachHolder", "Closure", "ClosurePayout", "Export", "ExportHolder",
+    "StatusAnnouncement",
 ]  # fmt: skip
