@@ -163,6 +163,56 @@ class Settings(BaseSettings):
     kyc_provider: str = Field(
         default="fake", description="Identity verification provider (only `fake` so far)."
     )
+    # -- privacy against insiders and the audit trail (docs/privacy.md) ----------------------
+    reveal_ttl_seconds: int = Field(
+        default=300, ge=30, le=3600,
+        description="How long a staff member may re-read a reveal of a holder's personal data.",
+    )  # fmt: skip
+    reveal_rate_per_minute: int = Field(
+        default=10, ge=1, description="Most reveals one staff member may make in a minute."
+    )
+    guard_alert_holders_per_hour: int = Field(
+        default=50, ge=1,
+        description="Alert compliance above this many distinct holders revealed in an hour.",
+    )  # fmt: skip
+    guard_block_holders_per_hour: int = Field(
+        default=200, ge=1,
+        description="Refuse, end the staff member's sessions and alert compliance above this "
+        "many distinct holders revealed in an hour.",
+    )  # fmt: skip
+    guard_alert_holders_per_day: int = Field(
+        default=200, ge=1, description="Alert above this many distinct holders revealed in 24 h."
+    )
+    guard_block_holders_per_day: int = Field(
+        default=500, ge=1, description="Block above this many distinct holders revealed in 24 h."
+    )
+    break_glass_per_day: int = Field(
+        default=3, ge=0,
+        description="Most break-glass reveals (no case) per staff member in 24 h; more blocks.",
+    )  # fmt: skip
+    break_glass_review_hours: int = Field(
+        default=72, ge=1, description="Compliance reviews each break-glass reveal within this."
+    )
+    business_hours: str = Field(
+        default="08:00-20:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$",
+        description="Staff working hours (HH:MM-HH:MM, in ANXIN_BUSINESS_TIMEZONE); reveals "
+        "outside them count as off-hours.",
+    )  # fmt: skip
+    business_days: list[int] = Field(
+        default=[1, 2, 3, 4, 5], description="Working days, ISO numbers (1 = Monday), as JSON."
+    )
+    business_timezone: str = Field(
+        default="Asia/Shanghai", description="Time zone of the business hours (IANA name)."
+    )
+    off_hours_alert_reveals: int = Field(
+        default=5, ge=1,
+        description="Alert compliance when a staff member makes more off-hours reveals in an hour.",
+    )  # fmt: skip
+    audit_checkpoint_interval_seconds: float = Field(
+        default=3600, ge=0,
+        description="How often the server signs an audit checkpoint (0: never; then run "
+        "`anxin audit checkpoint`).",
+    )  # fmt: skip
 
     @cached_property
     def resolved_database_url(self) -> str:

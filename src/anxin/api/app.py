@@ -11,6 +11,8 @@ from anxin import __version__
 from anxin.api import health, openapi, problems
 from anxin.api.deps import Container
 from anxin.api.limits import BodySizeLimit
+from anxin.audit import endpoints as audit_endpoints
+from anxin.audit.worker import AuditWorker
 from anxin.identity import endpoints as identity_endpoints
 from anxin.identity import factor_endpoints, staff
 from anxin.identity.outbox import OutboxWorker
@@ -19,6 +21,7 @@ from anxin.kit.clock import Clock, SystemClock
 from anxin.kit.db import Database
 from anxin.ledger.endpoints import router as ledger_router
 from anxin.ledger.engine import LedgerEngine
+from anxin.privacy import case_endpoints, compliance_endpoints, reveal_endpoints
 from anxin.privacy.keys import KeyService, resolve_keyring
 from anxin.settings import Settings, get_settings
 from anxin.wallet import merchant_endpoints, p2p_endpoints, pay_endpoints
@@ -62,6 +65,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             ).start()  # fmt: skip
         # Merchants' webhooks: sent by the same rhythm as the email/SMS outbox.
         webhook_worker = start_merchant_worker(settings, database, keys, clock)
+        audit_worker = None
+        if settings.audit_checkpoint_interval_seconds > 0:
+            audit_worker = AuditWorker(
+                database, keys.keyring, clock, interval=settings.audit_checkpoint_interval_seconds
+            ).start()
         app.state.container = Container(
             settings=settings, database=database, engine=engine, clock=clock, keys=keys,
             identity=identity,
@@ -73,6 +81,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 outbox.stop()
             if webhook_worker is not None:
                 webhook_worker.stop()
+            if audit_worker is not None:
+                audit_worker.stop()
             engine.stop()  # finishes what was acknowledged to the engine first
             database.dispose()
 
@@ -92,6 +102,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(identity_endpoints.me_router)
     app.include_router(factor_endpoints.router)
     app.include_router(staff.router)
+    app.include_router(reveal_endpoints.router)
+    app.include_router(case_endpoints.router)
+    app.include_router(compliance_endpoints.router)
+    app.include_router(audit_endpoints.router)
     app.include_router(merchant_endpoints.router)
     app.include_router(pay_endpoints.router)
     app.include_router(p2p_endpoints.router)

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
 
 from anxin.audit.chain import GENESIS, content_digest, entry_hash, normalise_data
+from anxin.models.identity import User
 from anxin.models.insider import AuditEntry, AuditHead
 
 _PENDING = "anxin_audit_pending"
@@ -62,6 +63,16 @@ def append(
     entry = _Pending(now, event, actor_id, actor_role, subject_id, normalise_data(data))
     session.info.setdefault(_PENDING, []).append(entry)
     session.connection()  # make sure a transaction is open, so its end clears the queue
+
+
+def account_event(
+    session: Session, user_id: uuid.UUID, event: str, *, now: datetime, **data: Any
+) -> None:
+    """An event a user caused on their own account (a sign-in, a factor change)."""
+    user = session.get(User, user_id)
+    role = (user.role or user.kind) if user is not None else None
+    append(session, event=event, actor_id=user_id, actor_role=role, subject_id=user_id,
+           data=data, now=now)  # fmt: skip
 
 
 def flush(session: Session) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, select
 
+from anxin.audit import service as audit
 from anxin.cli.context import CliError, console, open_database, settings
 from anxin.kit.clock import SystemClock
 from anxin.kit.unit_of_work import UnitOfWork
@@ -67,6 +68,11 @@ def rotate() -> None:
             total += changed
             if not rows:
                 break
+        with UnitOfWork(database) as uow:
+            audit.append(uow.session, event="keys.rotated", actor_id=None, actor_role=None,
+                         subject_id=None, data={"kek_version": rotated.active, "rewrapped": total},
+                         now=SystemClock().now())  # fmt: skip
+            uow.commit()
     console.print(f"re-wrapped {total} data key(s) under version {rotated.active}")
 
 

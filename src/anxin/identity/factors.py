@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from anxin.audit import service as audit
 from anxin.identity import passkeys, recovery, totp
 from anxin.identity.passkeys import RelyingParty
 from anxin.identity.stepup import require_step_up
@@ -142,6 +143,7 @@ def disable_totp(
     _check_can_remove(session, user)
     totp.disable(session, user.id, now)
     _after_removal(session, user.id)
+    audit.account_event(session, user.id, "auth.factor_removed", now=now, method=TOTP)
 
 
 def disable_passkey(
@@ -160,3 +162,5 @@ def disable_passkey(
     _check_can_remove(session, user)
     passkeys.disable(session, user.id, passkey_id, now)
     _after_removal(session, user.id)
+    audit.account_event(session, user.id, "auth.factor_removed", now=now, method=PASSKEY,
+                        passkey_id=passkey_id)  # fmt: skip

@@ -34,6 +34,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from anxin.audit import service as audit
 from anxin.kit.errors import Conflict, NotFound, Unprocessable
 from anxin.kit.ids import new_id, parse_id
 from anxin.models import Challenge, Passkey
@@ -184,6 +185,8 @@ def register(
     )  # fmt: skip
     session.add(passkey)
     session.flush()
+    audit.account_event(session, user_id, "auth.factor_added", now=now, method="passkey",
+                        passkey_id=passkey.id)  # fmt: skip
     return passkey
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from anxin.audit import service as audit
 from anxin.kit.ids import new_id
 from anxin.models import RecoveryCode
 from anxin.privacy.vault import Vault
@@ -57,6 +58,7 @@ def generate(session: Session, vault: Vault, user_id: uuid.UUID, now: datetime) 
             )
         )  # fmt: skip
     session.flush()
+    audit.account_event(session, user_id, "auth.recovery_codes_generated", now=now)
     return [_format(raw) for raw in codes]
 
 

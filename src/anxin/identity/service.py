@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from anxin.audit import service as audit
 from anxin.identity import contacts as book
 from anxin.identity import sessions
 from anxin.identity.contacts import InvalidCode
@@ -222,6 +223,7 @@ def signin(
     if not rt.hasher.verify(user.password_hash if user else None, password) or user is None:
         if user is not None:
             user.failed_passwords += 1
+            audit.account_event(session, user.id, "auth.signin_failed", now=now, reason="password")
         raise Rejected(InvalidCredentials(), commit=True, password_failed=True)
     if user.status == "pending":
         raise ContactNotVerified("enter the code we sent; sign up again to get a new one")
@@ -258,6 +260,7 @@ def _check_factor(
     )
     if not valid:
         failures = record_factor_failure(session, user, now)
+        audit.account_event(session, user.id, "auth.second_factor_failed", now=now, method=method)
         if failures == MAX_FACTOR_FAILURES:
             notify(session, vault, user, "security.factors_blocked", now=now)
         raise Rejected(factor_failure_error(failures), commit=True)
@@ -307,6 +310,7 @@ def set_password(
     user.password_changed_at = user.updated_at = now
     user.failed_passwords = 0
     sessions.revoke_all(session, user.id, now, keep=keep_session)
+    audit.account_event(session, user.id, "auth.password_changed", now=now)
     notify(session, vault, user, "security.password_changed", now=now)
 
 

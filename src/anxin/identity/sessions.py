@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from anxin.audit import service as audit
 from anxin.identity.notifications import notify
 from anxin.kit.errors import NotFound, Unauthorized
 from anxin.kit.ids import new_id
@@ -221,6 +222,8 @@ def open_session(
         session, settings, user, methods=methods, device=device.device,
         user_agent=client.user_agent, now=now,
     )  # fmt: skip
+    audit.account_event(session, user.id, "auth.signin", now=now, methods=methods,
+                        session_id=started.session.id, new_device=device.new)  # fmt: skip
     if device.new and not device.first_ever:
         notify(
             session, vault, user, "security.new_device", now=now, device=label,

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anxin.api.deps import ReadUoW, WriteUoW
+from anxin.audit import service as audit
 from anxin.identity import contacts as book
 from anxin.identity import sessions
 from anxin.identity.deps import AuthContext, require_permission
@@ -42,6 +43,7 @@ from anxin.kit.errors import Conflict, NotFound, Unprocessable
 from anxin.kit.ids import parse_id
 from anxin.models import User
 from anxin.models.identity import STAFF_ROLES
+from anxin.privacy import access_log
 from anxin.privacy.masking import mask_name
 from anxin.privacy.vault import Vault
 from anxin.settings import Settings
@@ -79,6 +81,9 @@ def create_staff(
     )  # fmt: skip
     # The admin vouches for the address; the code goes to the admin, who hands it over.
     row = book.add_contact(session, vault, user, contact, now=now, verified=True)
+    audit.append(session, event="staff.created", actor_id=None, actor_role=None,
+                 subject_id=user.id, data={"role": role, "pseudonym": user.pseudonym},
+                 now=now)  # fmt: skip
     lifetime = settings.staff_setup_code_lifetime_seconds
     code = book.issue_code(
         session, vault, row, purpose="reset_password", now=now, lifetime_seconds=lifetime
@@ -181,6 +186,11 @@ def _set_status(
     user.status, user.updated_at = wanted, auth.now
     if suspend:
         sessions.revoke_all(uow.session, user.id, auth.now)
+    action = "suspend" if suspend else "reinstate"
+    access_log.record(uow.session, staff=auth.user, holder_id=user.id, action=action, fields=[],
+                      purpose={"kind": "account_status"}, now=auth.now)  # fmt: skip
+    audit.append(uow.session, event=kind, actor_id=auth.user.id, actor_role=auth.user.role,
+                 subject_id=user.id, data={}, now=auth.now)  # fmt: skip
     notify(uow.session, auth.vault, user, kind, now=auth.now)
     uow.commit()
     return Response(status_code=204)

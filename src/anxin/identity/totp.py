@@ -17,6 +17,7 @@ import pyotp
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from anxin.audit import service as audit
 from anxin.kit.clock import to_micros
 from anxin.kit.errors import Conflict, NotFound, Unprocessable
 from anxin.kit.ids import new_id
@@ -146,6 +147,7 @@ def confirm_enrolment(
     factor.last_used_step = step
     factor.confirmed_at = now
     session.flush()
+    audit.account_event(session, user_id, "auth.factor_added", now=now, method="totp")
     return factor
 
 

@@ -140,7 +140,8 @@ class Reveal(Base):
     break_glass_reason: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Break-glass only: pending until a compliance officer reviews it (due by review_due_at).
+    # Break-glass only: pending until a compliance officer reviews it, overdue (and
+    # escalated) once review_due_at passes, then justified or unjustified.
     review_status: Mapped[str | None] = mapped_column(String(16))
     review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reviewed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -149,7 +150,8 @@ class Reveal(Base):
 
     __table_args__ = (
         CheckConstraint(
-            "review_status IS NULL OR review_status IN ('pending', 'justified', 'unjustified')",
+            "review_status IS NULL OR review_status IN "
+            "('pending', 'overdue', 'justified', 'unjustified')",
             name="review_status_known",
         ),
         Index("ix_privacy_reveals_staff_created", "staff_id", "created_at"),

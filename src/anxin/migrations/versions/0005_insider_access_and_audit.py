@@ -201,7 +201,8 @@ def upgrade() -> None:
         sa.Column("reviewed_at", UTC, nullable=True),
         sa.Column("review_note", sa.String(length=1000), nullable=True),
         sa.CheckConstraint(
-            "review_status IS NULL OR review_status IN ('pending', 'justified', 'unjustified')",
+            "review_status IS NULL OR review_status IN "
+            "('pending', 'overdue', 'justified', 'unjustified')",
             name=op.f("ck_privacy_reveals_review_status_known"),
         ),
         sa.ForeignKeyConstraint(
