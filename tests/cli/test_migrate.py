@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import text
+
 from anxin import migrations
 from anxin.kit.db import Database
 from tests.migrations.revisions import behind_target, stamp
@@ -58,3 +60,16 @@ def test_migrate_refuses_a_schema_from_the_future(empty_db_url: str, tmp_path: P
     assert "newer" in lines[0]
     assert "upgrade Anxin" in lines[0]
     assert _status(empty_db_url).current == "ffffffffffff"
+
+
+def test_migrate_refuses_a_database_that_is_not_anxins(empty_db_url: str, tmp_path: Path) -> None:
+    database = Database(empty_db_url)
+    with database.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE customers (id INTEGER PRIMARY KEY)"))
+    database.dispose()
+    result = run_anxin("migrate", env=_env(empty_db_url, tmp_path))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "no Anxin schema version" in lines[0]
+    assert _status(empty_db_url).current is None

@@ -18,7 +18,9 @@ def migrate() -> None:
     database = make_database(config.resolved_database_url, pool_size=1)
     try:
         before = migrations.schema_status(database.engine)
-        if before.ahead:
+        # Same refusals as `serve`: never install into a database that belongs to something
+        # else, never touch one from a newer Anxin.
+        if before.ahead or (before.current is None and not before.empty):
             raise CliError(before.problem() or "database schema is ahead of the code")
         migrations.upgrade(database.engine)
         after = migrations.schema_status(database.engine)

@@ -9,11 +9,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from anxin.kit.errors import Unprocessable
 from anxin.kit.ids import new_id
 from anxin.ledger import repository
 from anxin.ledger.assets import get_asset
 from anxin.ledger.errors import AccountNotEmpty, AccountStatusConflict
 from anxin.models import Account
+
+_TEXT_LIMIT = 200  # ledger_accounts.owner_ref and .label
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,13 @@ def create_account(
     account_id: uuid.UUID | None = None,
 ) -> Account:
     get_asset(session, asset)  # refuses unknown assets
+    # The column limits, checked here so SQLite (which would store anything) and
+    # PostgreSQL (which would fail the statement) refuse the same input the same way.
+    for name, value in (("owner_ref", owner_ref), ("label", label)):
+        if value is not None and not 0 < len(value) <= _TEXT_LIMIT:
+            raise Unprocessable(
+                f"{name} must be 1 to {_TEXT_LIMIT} characters", code="invalid_account_field"
+            )
     account = Account(
         id=account_id or new_id(), asset=asset, allow_negative=allow_negative, status="active",
         status_reason=None, owner_ref=owner_ref, label=label, meta=metadata or {},
