@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from anxin.identity.permissions import has_permission
 from anxin.kit.db import Database
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger.commands import TransferOp, VoidOp
 from anxin.models import Account, WalletAccount
+from anxin.models.identity import STAFF_ROLES
 from anxin.privacy.vault import Vault
 from anxin.wallet import accounts, moves
-from tests.wallet.conftest import START, fund, make_user
+from anxin.wallet.funding import SimulatedBankRail
+from tests.identity.conftest import Person
+from tests.wallet.conftest import START, Api, fund, make_user
+from tests.wallet.test_topup import link, topup
+from tests.wallet.test_withdraw import ACCOUNT, withdraw
 
 
 def test_wallet_and_system_accounts_are_created_once(uow: UnitOfWork, vault: Vault) -> None:
@@ -92,3 +100,77 @@ def test_outflow_counts_what_left_today_and_this_month_in_china_time(
     next_day = late + timedelta(hours=1)
     assert accounts.outflow_totals(s, user.id, "CNY", next_day) == accounts.Outflow(0, 0)
     assert accounts.outflow_totals(s, user.id, "USD", late) == accounts.Outflow(0, 0)
+
+
+def test_holder_a_gets_404_for_everything_of_holder_b(
+    client: TestClient, holder: Callable[..., Person], api_for: Callable[[Person], Api],
+    give: Callable[..., None], ready_staff: Callable[[str], Person], rail: SimulatedBankRail,
+) -> None:  # fmt: skip
+    a, b = api_for(holder()), api_for(holder())
+    give(b.person, 100_00)
+    card, account = link(b), link(b, ACCOUNT, "bank_account")
+    top = topup(b, card, 10_00, "t").json()["id"]
+    out = withdraw(b, account, 10_00, "w").json()["id"]
+    risk = ready_staff("risk_officer")
+    frozen = client.post(f"/v1/staff/holders/{b.person.user_id}/freezes", headers=risk.headers,
+                         json={"scope": "outgoing", "reason_code": "aml_review",
+                               "note": "check"}).json()["id"]  # fmt: skip
+    ids = {"source_id": card, "topup_id": top, "withdrawal_id": out, "freeze_id": frozen}
+    calls = [
+        ("DELETE", "/v1/me/funding-sources/{source_id}", None),
+        ("GET", "/v1/me/topups/{topup_id}", None),
+        ("GET", "/v1/me/withdrawals/{withdrawal_id}", None),
+        ("POST", "/v1/me/freezes/{freeze_id}/appeals", {"message": "mine?"}),
+    ]
+    for method, path, body in calls:
+        theirs = a.call(method, path.format(**ids), json=body)
+        nobody = a.call(method, path.format(**{k: str(uuid.uuid4()) for k in ids}), json=body)
+        assert theirs.status_code == nobody.status_code == 404, (path, theirs.text)
+        assert theirs.json()["code"] == nobody.json()["code"]
+    # Lists and overviews show A nothing of B's.
+    for path in ("/v1/me/wallet", "/v1/me/funding-sources", "/v1/me/topups",
+                 "/v1/me/withdrawals", "/v1/me/statements", "/v1/me/freezes", "/v1/me/points",
+                 "/v1/me/statements/summary", "/v1/me/statements/export.csv"):  # fmt: skip
+        response = a.call("GET", path)
+        assert response.status_code == 200, (path, response.text)
+        for secret in (card, top, out, frozen, b.person.user_id, "****1111", "****7890"):
+            assert secret not in response.text, (path, secret)
+    assert [s["id"] for s in b.call("GET", "/v1/me/funding-sources").json()["data"]] == [
+        card,
+        account,
+    ]  # B's things are untouched
+
+
+# (method, path) -> the permission it needs; every wallet-money staff endpoint.
+STAFF_ENDPOINTS = {
+    ("POST", "/v1/staff/holders/{holder_id}/freezes"): "wallet:freeze",
+    ("GET", "/v1/staff/holders/{holder_id}/freezes"): "wallet:freeze",
+    ("GET", "/v1/staff/fees/rules"): "fees:waive",
+    ("POST", "/v1/staff/fees/rules"): "fees:manage",
+    ("GET", "/v1/staff/fees/waivers"): "fees:waive",
+    ("GET", "/v1/staff/fees/charges"): "fees:waive",
+    ("GET", "/v1/staff/points/rules"): "points:manage",
+    ("GET", "/v1/staff/reconciliation/exceptions"): "reconciliation:manage",
+}
+
+
+def test_each_staff_role_gets_exactly_its_wallet_permissions(
+    client: TestClient, holder: Callable[..., Person], ready_staff: Callable[[str], Person],
+) -> None:  # fmt: skip
+    person = holder()
+    bodies: dict[str, dict[str, object]] = {
+        "/v1/staff/holders/{holder_id}/freezes": {"scope": "outgoing",
+                                                  "reason_code": "aml_review", "note": "n"},
+        "/v1/staff/fees/rules": {"operation": "p2p", "asset": "CNY", "fixed": 1},
+    }  # fmt: skip
+    for role in STAFF_ROLES:
+        member = ready_staff(role)
+        for (method, path), permission in STAFF_ENDPOINTS.items():
+            body = bodies.get(path) if method == "POST" else None
+            url = path.format(holder_id=person.user_id)
+            response = client.request(method, url, json=body, headers=member.headers)
+            if has_permission(role, permission):
+                assert response.status_code in (200, 201, 409), (role, path, response.text)
+            else:
+                assert (response.status_code, response.json()["code"]) == (
+                    403, "missing_permission"), (role, path)  # fmt: skip

@@ -209,3 +209,23 @@ def test_staff_manage_rules_and_waivers_by_role(
     assert (bad.status_code, bad.json()["code"]) == (404, "holder_not_found")
     with UnitOfWork(container.database) as uow:
         assert fees.list_waivers(uow.session, active_at=container.clock.now())
+
+
+def test_the_demo_schedule(uow: UnitOfWork, vault: Vault) -> None:
+    from anxin.wallet.demo import seed_fees_and_points
+
+    s = uow.session
+    user = make_user(s, vault, START)
+    seed_fees_and_points(s, START)
+    seed_fees_and_points(s, START)  # once only
+    assert len(fees.list_rules(s)) == 2 and len(points.list_rules(s)) == 1
+    payment = fees.quote_fee(s, "payment", "CNY", 38_00, user.id, START)
+    assert payment.fee == 19  # the demo's tea
+    withdrawal = fees.quote_fee(s, "withdrawal", "CNY", 500_00, user.id, START)
+    assert (withdrawal.gross_fee, withdrawal.fee, withdrawal.waiver_kind) == (
+        1_00,
+        50,
+        "time_window",
+    )
+    later = fees.quote_fee(s, "withdrawal", "CNY", 500_00, user.id, START + timedelta(days=31))
+    assert later.fee == 1_00

@@ -16,6 +16,7 @@ from anxin.identity.outbox import DeliveryReport
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger import repository
 from anxin.models import FreezeAppeal
+from anxin.models.insider import AccessLogEntry, AuditEntry
 from anxin.wallet import accounts
 from anxin.wallet.funding import SimulatedBankRail
 from tests.identity.conftest import Person
@@ -172,3 +173,28 @@ def test_appeal_is_recorded_encrypted_and_staff_can_read_it(
     assert closed["status"] == "closed"
     late = api.call("POST", f"/v1/me/freezes/{made['id']}/appeals", json={"message": "hi"})
     assert (late.status_code, late.json()["code"]) == (409, "freeze_not_active")
+
+
+def test_freezing_and_unfreezing_are_in_the_audit_log_and_the_holders_access_log(
+    client: TestClient, holder: Callable[..., Person], ready_staff: Callable[[str], Person],
+    container: Container,
+) -> None:  # fmt: skip
+    risk = ready_staff("risk_officer")
+    person = holder()
+    made = client.post(f"/v1/staff/holders/{person.user_id}/freezes", json=freeze_body(),
+                       headers=risk.headers).json()  # fmt: skip
+    client.post(f"/v1/staff/holders/{person.user_id}/freezes/{made['id']}/lift",
+                json={"note": "ok"}, headers=risk.headers)  # fmt: skip
+    with UnitOfWork(container.database) as uow:
+        logged = uow.session.scalars(
+            select(AccessLogEntry).where(AccessLogEntry.holder_id == uuid.UUID(person.user_id))
+            .order_by(AccessLogEntry.at, AccessLogEntry.id)
+        ).all()  # fmt: skip
+        assert [(e.action, e.staff_role) for e in logged] == [
+            ("freeze", "risk_officer"),
+            ("unfreeze", "risk_officer"),
+        ]
+        events = uow.session.scalars(
+            select(AuditEntry.event).where(AuditEntry.subject_id == uuid.UUID(person.user_id))
+        ).all()
+        assert {"wallet.freeze", "wallet.unfreeze"} <= set(events)

@@ -20,6 +20,7 @@ from anxin.ledger.batch import apply_batch
 from anxin.ledger.commands import Command, TransferOp
 from anxin.ledger.service import create_account
 from anxin.models import Account, Asset
+from anxin.wallet.demo import seed_fees_and_points
 
 DEMO_ACCOUNTS = [
     # owner_ref, label, asset, allow_negative
@@ -83,6 +84,7 @@ def seed_demo(database: Database, clock: Clock, key_file: Path) -> DemoSeed:
         results = apply_batch(session.connection(), commands, now)
         if not all(r.ok for r in results):
             raise RuntimeError(f"demo seed failed: {results}")
+        seed_fees_and_points(session, now)
         created = create_key(session, name="demo", scopes=["ledger"], now=now)
         uow.commit()
     key_file.parent.mkdir(parents=True, exist_ok=True)

@@ -136,13 +136,15 @@ WORDS: dict[str, dict[str, str]] = {
         "balance": "余额 {balance}。", "topup": "充值", "withdrawal": "提现",
         "with": "（{counterparty}）", "scope_all": "冻结期间钱包内资金不能转入或转出。",
         "scope_outgoing": "冻结期间不能付款、转账或提现，但可以收款。",
-        "expires": "有效期至 {date}。", "bank": "银行账户",
+        "expires": "有效期至 {date}。", "bank": "银行账户", "card": "银行卡",
+        "bank_account": "银行账户",
     },
     "en": {
         "balance": "Balance: {balance}.", "topup": "top-up", "withdrawal": "withdrawal",
         "with": " with {counterparty}", "scope_all": "No money can move in or out of it.",
         "scope_outgoing": "You cannot pay, transfer or withdraw, but you can still receive.",
-        "expires": "they expire on {date}.", "bank": "your bank",
+        "expires": "they expire on {date}.", "bank": "your bank", "card": "card",
+        "bank_account": "bank account",
     },
 }  # fmt: skip
 

@@ -233,7 +233,8 @@ def create_withdrawal(
     holder_source = sources.get(uow.session, auth.user.id, body.destination_id)
     notify.money_moved(
         uow.session, auth.vault, auth.user, "withdrawal.started", amount=body.amount,
-        asset=body.asset, fee=started.order.fee, counterparty=sources.describe(holder_source),
+        asset=body.asset, fee=started.order.fee,
+        counterparty=sources.describe(holder_source, auth.user.locale),
         reference=str(started.order.id), incoming=False, now=auth.now,
     )  # fmt: skip
     return _finish(uow, container, provider, auth, started)

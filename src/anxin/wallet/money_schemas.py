@@ -14,7 +14,7 @@ from anxin.ledger.schemas import Amount, AssetCode, BalanceOut, Strict, no_nul
 Note = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(no_nul)]
 Count = Annotated[StrictInt, Field(ge=0, le=2**62)]
 Bps = Annotated[StrictInt, Field(ge=0, le=10_000)]
-Operation = Annotated[str, Field(pattern=r"^[a-z_]{1,32}$", examples=["withdrawal"])]
+Operation = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$", examples=["withdrawal"])]
 
 
 # -- wallet and funding sources ---------------------------------------------------------------

@@ -63,7 +63,7 @@ def _notice(session: Session, vault: Vault, order: FundingOrder, outcome: str,
     balance = balance_of(wallet).posted if wallet is not None else None
     notify.money_moved(
         session, vault, holder, f"{order.direction}.{outcome}", amount=order.amount,
-        asset=order.asset, fee=order.fee, counterparty=sources.describe(source),
+        asset=order.asset, fee=order.fee, counterparty=sources.describe(source, holder.locale),
         balance_after=balance, reference=str(order.id), reason=order.failure_reason, now=now,
         incoming=order.direction == "topup", data={"order_id": str(order.id)},
     )  # fmt: skip

@@ -19,6 +19,7 @@ from anxin.kit.errors import Conflict, NotFound, Unprocessable
 from anxin.kit.ids import new_id
 from anxin.models import FundingSource, User
 from anxin.privacy.vault import Vault
+from anxin.wallet import messages
 
 KINDS = ("card", "bank_account")
 _TABLE, _COLUMN = "wallet_funding_sources", "number_enc"
@@ -127,6 +128,6 @@ def reveal(session: Session, vault: Vault, row: FundingSource) -> str:
     )  # fmt: skip
 
 
-def describe(row: FundingSource) -> str:
-    """How a statement or notice names it: ``card ****1234``."""
-    return f"{'card' if row.kind == 'card' else 'bank account'} {row.masked}"
+def describe(row: FundingSource, locale: str = "en") -> str:
+    """How a statement or notice names it: ``card ****1234``, ``银行卡 ****1234``."""
+    return f"{messages.word(row.kind, locale)} {row.masked}"
