@@ -37,6 +37,7 @@ from anxin.models import Merchant, PaymentIntent, User
 from anxin.privacy.keys import KeyService
 from anxin.privacy.vault import Vault
 from anxin.wallet import webhooks
+from anxin.wallet.accounts import wallet_account
 from anxin.wallet.fees import (
     FeeChanged,
     FeeQuote,
@@ -156,9 +157,7 @@ def _holder(session: Session, intent: PaymentIntent) -> User:
 
 
 def _balance(session: Session, user_id: uuid.UUID, currency: str, now: datetime) -> int:
-    from anxin.wallet.accounts import wallet_account
-
-    return balance_of(wallet_account(session, user_id, currency, now)).available
+    return balance_of(wallet_account(session, user_id, currency, now)).posted
 
 
 def capture(
