@@ -166,7 +166,9 @@ def require_staff(uow: WriteUoW, auth: AnyAuth) -> AuthContext:
 def require_permission(permission: str) -> Callable[..., AuthContext]:
     def check(auth: Annotated[AuthContext, Depends(require_staff)]) -> AuthContext:
         if not has_permission(auth.user.role, permission):
-            raise MissingPermission(f"the {auth.user.role} role lacks {permission!r}")
+            raise MissingPermission(
+                f"the {auth.user.role} role lacks {permission!r}", permission=permission
+            )
         return auth
 
     return check

@@ -113,15 +113,20 @@ def _claim(
 ) -> tuple[list[_Claimed], int]:
     claimed: list[_Claimed] = []
     gave_up = 0
+    due = (
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.next_attempt_at <= now,
+        OutboxMessage.attempts < MAX_ATTEMPTS,
+    )
+    with UnitOfWork(database, write=False) as peek:
+        # Most passes find nothing: look first, without taking SQLite's write lock.
+        if peek.session.scalar(select(OutboxMessage.id).where(*due).limit(1)) is None:
+            return claimed, gave_up
     with UnitOfWork(database) as uow:
         vault = keys.vault()
         rows = uow.session.scalars(
             select(OutboxMessage)
-            .where(
-                OutboxMessage.sent_at.is_(None),
-                OutboxMessage.next_attempt_at <= now,
-                OutboxMessage.attempts < MAX_ATTEMPTS,
-            )
+            .where(*due)
             .order_by(OutboxMessage.next_attempt_at)
             .limit(limit)
             .with_for_update(skip_locked=True)  # several servers share the outbox

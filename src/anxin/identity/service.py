@@ -263,7 +263,7 @@ def _check_factor(
         audit.account_event(session, user.id, "auth.second_factor_failed", now=now, method=method)
         if failures == MAX_FACTOR_FAILURES:
             notify(session, vault, user, "security.factors_blocked", now=now)
-        raise Rejected(factor_failure_error(failures), commit=True)
+        raise Rejected(factor_failure_error(failures), commit=True, code_failed=True)
     reset_factor_failures(session, user)
 
 
