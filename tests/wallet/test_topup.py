@@ -209,3 +209,21 @@ def test_linking_a_card_needs_step_up_and_a_valid_number(
     with UnitOfWork(container.database) as uow:
         kinds = {n.kind for n in uow.session.scalars(select(Notification))}
     assert "topup.completed" not in kinds
+
+
+def test_concurrent_requests_with_one_key_make_one_topup(
+    holder: Callable[..., Person], api_for: Callable[[Person], Api], rail: SimulatedBankRail,
+    container: Container,
+) -> None:  # fmt: skip
+    from concurrent.futures import ThreadPoolExecutor
+
+    api = api_for(holder())
+    card = link(api)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: topup(api, card, 7_00, "race"), range(6)))
+    assert {a.status_code for a in answers} == {201}, [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert sum(1 for a in answers if "Idempotent-Replayed" not in a.headers) == 1
+    assert wallet(api)["balance"]["pending"] == 7_00
+    assert len(api.call("GET", "/v1/me/topups").json()["data"]) == 1
+    verify(container)

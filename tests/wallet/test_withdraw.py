@@ -146,3 +146,28 @@ def test_lists_page_newest_first(
     assert api.call("GET", "/v1/me/topups").json()["data"] == []
     bad = api.call("GET", "/v1/me/withdrawals?cursor=nope")
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_cursor")
+
+
+def test_concurrent_withdrawals_cannot_together_pass_the_daily_limit(
+    holder: Callable[..., Person], api_for: Callable[[Person], Api], give: Callable[..., None],
+    rail: SimulatedBankRail, container: Container,
+) -> None:  # fmt: skip
+    from concurrent.futures import ThreadPoolExecutor
+
+    api, account = funded(holder, api_for, give, amount=1000_00)
+    body = {"destination_id": account, "amount": 200_00}
+    tokens = [api.step_up(withdraw(api, account, 200_00, f"pre-{i}", stepped=False))
+              for i in range(4)]  # fmt: skip
+
+    def attempt(i: int) -> Any:
+        headers = {**api.person.headers, "Idempotency-Key": f"race-{i}",
+                   "X-Step-Up-Token": tokens[i]}  # fmt: skip
+        return api.client.post("/v1/me/withdrawals", headers=headers, json=body)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(attempt, range(4)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201, 201, 422, 422], [a.text for a in answers]
+    assert {a.json()["code"] for a in answers if a.status_code == 422} == {"limit_exceeded"}
+    assert wallet(api)["balance"]["available"] == 600_00
+    verify(container)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from anxin.kit.errors import Unprocessable
 from anxin.ledger import service as ledger
-from anxin.models import Account, Entry, WalletAccount
+from anxin.models import Account, Entry, User, WalletAccount
 from anxin.models.wallet_money import Freeze
 
 HOLDER_PREFIX = "user:"
@@ -168,9 +168,19 @@ def _debited_since(session: Session, account_id: uuid.UUID, since: datetime) -> 
     return max(int(total or 0), 0)
 
 
+def lock_holder(session: Session, user_id: uuid.UUID) -> None:
+    """Make concurrent outflows of one holder check their limits one after the other (else
+    two payments could each fit under the daily limit that both together exceed). The lock
+    is on the holder's user row, which ledger writers never lock, so it cannot deadlock
+    with the ledger's chain-head lock; it is held until the caller's transaction ends."""
+    session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
 def outflow_totals(session: Session, user_id: uuid.UUID, asset: str, now: datetime) -> Outflow:
     """What already left (or is held to leave) the holder's ``asset`` wallet today and this
-    calendar month, for ``anxin.identity.limits.check_outflow``."""
+    calendar month, for ``anxin.identity.limits.check_outflow``. Locks the holder first
+    (``lock_holder``): call it in the transaction that then moves the money."""
+    lock_holder(session, user_id)
     account = find_wallet_account(session, user_id, asset)
     if account is None:
         return Outflow(0, 0)

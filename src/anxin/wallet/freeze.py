@@ -178,6 +178,8 @@ def freeze(
     if not note.strip():
         raise InvalidFreeze("write a note saying what you saw", code="note_required")
     days = review_days if review_days is not None else REASONS[reason_code].review_days
+    # Operations in flight for this holder finish first; later ones see the freeze.
+    accounts.lock_holder(session, holder.id)
     if not 1 <= days <= 90:
         raise InvalidFreeze("the review deadline is 1 to 90 days away")
     row = Freeze(

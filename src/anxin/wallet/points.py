@@ -239,6 +239,7 @@ def redeem_points(
 ) -> Redemption:  # fmt: skip
     """Turn ``points`` into their value in ``asset``, credited to the holder's wallet to pay
     with (from the operator's ``points_redemption`` budget), in the caller's transaction."""
+    accounts.lock_holder(session, user.id)
     freeze.ensure_can_send(session, user)  # points leave the wallet
     rule = current_rule(session, asset, now)
     if rule is None:

@@ -62,6 +62,7 @@ def start_topup(
     then sends the instruction (``settlement.submit``)."""
     ensure_active(user)
     check_amount(amount)
+    accounts.lock_holder(session, user.id)  # concurrent top-ups check the balance cap in turn
     freeze.ensure_can_receive(session, user)
     source = sources.get(session, user.id, source_id)
     quote = fees.quote_fee(session, "topup", asset, amount, user.id, now)

@@ -50,6 +50,9 @@ def start_withdrawal(
 ) -> Started:  # fmt: skip
     ensure_active(user)
     check_amount(amount)
+    # First, so that a freeze or another outflow of this holder cannot slip in between the
+    # checks below and the money moving.
+    accounts.lock_holder(session, user.id)
     freeze.ensure_can_send(session, user)
     destination = sources.get(session, user.id, destination_id)
     if destination.kind != "bank_account":
