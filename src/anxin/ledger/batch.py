@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, select, tuple_
 
 from anxin.ledger.apply import AccountState, BatchApplier, TransferState, referenced_ids
 from anxin.ledger.bulk import BulkWriter, bulk_writer
@@ -28,6 +28,8 @@ head_table = ChainHead.__table__
 
 # Bound parameters per statement stay well under SQLite's and PostgreSQL's limits.
 _CHUNK = 900
+# Journal entries go to the database in slices of about this many rows as they are made.
+_STREAM_ROWS = 512
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -49,42 +51,29 @@ def lock_head(connection: Connection) -> tuple[int, bytes, datetime | None]:
     return int(row.last_seq), bytes(row.last_hash), row.last_at
 
 
-def _load_accounts(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, AccountState]:
+def _load_accounts(writer: BulkWriter, ids: set[uuid.UUID]) -> dict[uuid.UUID, AccountState]:
+    # Rows come back keyed by hex; map them to the UUIDs the commands already carry
+    # rather than parsing a new UUID object per row.
+    wanted = {account_id.hex: account_id for account_id in ids}
     found: dict[uuid.UUID, AccountState] = {}
-    columns = (
-        accounts_table.c.id, accounts_table.c.asset, accounts_table.c.allow_negative,
-        accounts_table.c.status, accounts_table.c.debits_posted, accounts_table.c.credits_posted,
-        accounts_table.c.debits_pending, accounts_table.c.credits_pending,
-    )  # fmt: skip
-    for chunk in _chunks(sorted(ids)):
-        query = select(*columns).where(accounts_table.c.id.in_(chunk))
-        if not _is_sqlite(connection):
-            # Status changes (freeze, close) lock the account row; so do we, in id order.
-            query = query.order_by(accounts_table.c.id).with_for_update()
-        for row in connection.execute(query):
-            found[row.id] = AccountState(
-                id=row.id, asset=row.asset, allow_negative=bool(row.allow_negative),
-                status=row.status, debits_posted=row.debits_posted,
-                credits_posted=row.credits_posted, debits_pending=row.debits_pending,
-                credits_pending=row.credits_pending,
-            )  # fmt: skip
+    for hex_id, asset, negative, status, dp, cp, dpend, cpend in writer.load_accounts(
+        sorted(wanted)
+    ):
+        account_id = wanted[hex_id]
+        found[account_id] = AccountState(
+            account_id, asset, bool(negative), status, dp, cp, dpend, cpend, hex=hex_id
+        )
     return found
 
 
-def _load_transfers(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, TransferState]:
+def _load_transfers(writer: BulkWriter, ids: set[uuid.UUID]) -> dict[uuid.UUID, TransferState]:
+    wanted = {transfer_id.hex: transfer_id for transfer_id in ids}
     found: dict[uuid.UUID, TransferState] = {}
-    t = transfers_table.c
-    for chunk in _chunks(sorted(ids)):
-        query = select(
-            t.id, t.action, t.status, t.source_id, t.destination_id, t.asset, t.amount,
-            t.settled_amount, t.expires_at,
-        ).where(t.id.in_(chunk))  # fmt: skip
-        for row in connection.execute(query):
-            found[row.id] = TransferState(
-                id=row.id, action=row.action, status=row.status, source_id=row.source_id,
-                destination_id=row.destination_id, asset=row.asset, amount=row.amount,
-                settled_amount=row.settled_amount, expires_at=row.expires_at,
-            )  # fmt: skip
+    for row in writer.load_transfers(sorted(wanted)):
+        transfer_id = wanted[row[0]]
+        found[transfer_id] = TransferState(
+            transfer_id, row[1], row[2], uuid.UUID(row[3]), uuid.UUID(row[4]), *row[5:]
+        )
     return found
 
 
@@ -118,47 +107,54 @@ def apply_batch(
         (c.idempotency.scope, c.idempotency.key) for c in commands if c.idempotency is not None
     }
     stored = _load_keys(connection, claims) if claims else {}
+    writer = bulk_writer(connection)
     account_ids, transfer_ids = referenced_ids(list(commands))
-    transfers = _load_transfers(connection, transfer_ids) if transfer_ids else {}
+    transfers = _load_transfers(writer, transfer_ids) if transfer_ids else {}
     for transfer in transfers.values():
         account_ids.add(transfer.source_id)
         account_ids.add(transfer.destination_id)
-    accounts = _load_accounts(connection, account_ids) if account_ids else {}
+    accounts = _load_accounts(writer, account_ids) if account_ids else {}
 
-    writer = bulk_writer(connection)
     applier = BatchApplier(
         accounts=accounts, transfers=transfers, now=now, last_seq=last_seq,
         last_hash=last_hash, render_time=writer.render_time,
     )  # fmt: skip
     results: list[CommandResult] = []
     new_keys: list[tuple[Any, ...]] = []
-    for command in commands:
-        claim = command.idempotency
-        if claim is not None and (claim.scope, claim.key) in stored:
-            fingerprint, result = stored[(claim.scope, claim.key)]
-            if fingerprint != claim.fingerprint:
-                results.append(CommandResult(outcomes=[], key_reused=True))
-            else:
-                results.append(CommandResult.from_json(result, replayed=True))
-            continue
-        outcome = CommandResult(outcomes=applier.apply(command))
-        results.append(outcome)
-        if claim is not None:
-            stored[(claim.scope, claim.key)] = (claim.fingerprint, outcome.to_json())
-            new_keys.append((claim.scope, claim.key, claim.fingerprint, outcome.to_json(), now))
-    _write(connection, writer, applier, new_keys)
+    entries = applier.new_entries
+    sent = 0
+    with writer.stream_entries() as send_entries:
+        for command in commands:
+            claim = command.idempotency
+            if claim is not None and (claim.scope, claim.key) in stored:
+                fingerprint, result = stored[(claim.scope, claim.key)]
+                if fingerprint != claim.fingerprint:
+                    results.append(CommandResult(outcomes=[], key_reused=True))
+                else:
+                    results.append(CommandResult.from_json(result, replayed=True))
+                continue
+            outcome = CommandResult(outcomes=applier.apply(command))
+            results.append(outcome)
+            if claim is not None:
+                stored[(claim.scope, claim.key)] = (claim.fingerprint, outcome.to_json())
+                new_keys.append((claim.scope, claim.key, claim.fingerprint, outcome.to_json(), now))
+            # Between commands no linked group is open, so every entry so far is final.
+            if len(entries) - sent >= _STREAM_ROWS:
+                send_entries(entries[sent:])
+                sent = len(entries)
+        if len(entries) > sent:
+            send_entries(entries[sent:])
+    _write(writer, applier, new_keys)
     return results
 
 
 def _write(
-    connection: Connection,
     writer: BulkWriter,
     applier: BatchApplier,
     new_keys: list[tuple[Any, ...]],
 ) -> None:
     if applier.new_transfers:
         writer.insert_transfers(applier.new_transfers)
-        writer.insert_entries(applier.new_entries)
     if new_keys:
         writer.insert_keys(new_keys)
     changed_accounts = [
@@ -174,11 +170,7 @@ def _write(
     if changed_transfers:
         writer.update_transfers(changed_transfers)
     if applier.new_entries:
-        connection.execute(
-            update(ChainHead)
-            .where(ChainHead.id == 1)
-            .values(last_seq=applier.seq, last_hash=applier.hash, last_at=applier.now)
-        )
+        writer.update_head(applier.seq, applier.hash, applier.now)
 
 
 def due_holds(connection: Connection, now: datetime, limit: int) -> list[uuid.UUID]:
