@@ -1,0 +1,285 @@
+"""The engine's group commit: many callers share one transaction, each gets its own answer,
+and a command that breaks the database fails alone. Runs on SQLite and PostgreSQL.
+
+The writer is held inside its first batch (a gate in ``apply_batch``) while the commands
+under test are queued, so which commands share a batch is decided by the test, not by
+timing.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import IntegrityError
+
+from anxin.kit.db import Database
+from anxin.kit.errors import ServiceUnavailable
+from anxin.ledger import batch as batch_module
+from anxin.ledger import engine as engine_module
+from anxin.ledger.bulk import BulkWriter, bulk_writer
+from anxin.ledger.commands import Command, CommandResult, IdempotencyClaim, TransferOp
+from anxin.ledger.engine import LedgerEngine
+from anxin.ledger.errors import IdempotencyKeyInFlight
+from anxin.models import Transfer
+from tests.ledger.helpers import create_accounts, fund, posted_balance, verify
+
+THREADS = 8
+PER_THREAD = 25
+
+
+@pytest.fixture
+def bank_and_wallets(database: Database) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    [bank] = create_accounts(database, 1, allow_negative=True)
+    wallets = create_accounts(database, 20)
+    fund(database, bank, wallets, 1_000_000)
+    return bank, wallets
+
+
+@contextmanager
+def writer_held(monkeypatch: pytest.MonkeyPatch, engine: LedgerEngine) -> Iterator[None]:
+    """Hold the writer inside a batch of its own until the block ends, so everything
+    submitted inside the block queues up for the batch after it."""
+    entered, release = threading.Event(), threading.Event()
+    real = engine_module.apply_batch
+    first = True
+
+    def gated(connection: Connection, commands: Sequence[Command], now: Any) -> Any:
+        nonlocal first
+        if first:
+            first = False
+            entered.set()
+            release.wait()
+        return real(connection, commands, now)
+
+    monkeypatch.setattr(engine_module, "apply_batch", gated)
+    blocker = engine.submit(Command(()))  # no operations: commits nothing but holds the gate
+    entered.wait()
+    try:
+        yield
+    finally:
+        release.set()
+        assert blocker.result().outcomes == []
+
+
+def submit_from_threads(
+    engine: LedgerEngine, commands: list[list[Command]]
+) -> list[list[Future[CommandResult]]]:
+    futures: list[list[Future[CommandResult]]] = [[] for _ in commands]
+
+    def client(index: int) -> None:
+        for command in commands[index]:
+            futures[index].append(engine.submit(command))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(commands))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return futures
+
+
+def test_concurrent_submissions_share_commits_and_answers_reach_their_callers(
+    database: Database,
+    ledger_engine: LedgerEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    bank_and_wallets: tuple[uuid.UUID, list[uuid.UUID]],
+) -> None:
+    _, wallets = bank_and_wallets
+    [empty] = create_accounts(database, 1)
+    # Each command says who sent it (reference) and every fifth one cannot be paid.
+    commands = [
+        [
+            Command(
+                (
+                    TransferOp(
+                        empty if n % 5 == 0 else wallets[t],
+                        wallets[(t + 1) % len(wallets)],
+                        1 + t * PER_THREAD + n,
+                        "CNY",
+                        reference=f"t{t}-n{n}",
+                    ),
+                )
+            )
+            for n in range(PER_THREAD)
+        ]
+        for t in range(THREADS)
+    ]
+    before = ledger_engine.batches
+    with writer_held(monkeypatch, ledger_engine):
+        futures = submit_from_threads(ledger_engine, commands)
+    results = [[f.result() for f in per_thread] for per_thread in futures]
+
+    # Everything queued behind the held batch went out in one more commit.
+    assert ledger_engine.batches - before == 2
+    assert ledger_engine.batches - before < THREADS * PER_THREAD
+    for t, per_thread in enumerate(results):
+        for n, result in enumerate(per_thread):
+            [outcome] = result.outcomes
+            if n % 5 == 0:
+                assert outcome["error"] == "insufficient_funds"
+            else:
+                transfer = outcome["transfer"]
+                assert transfer["reference"] == f"t{t}-n{n}"
+                assert transfer["amount"] == 1 + t * PER_THREAD + n
+                assert transfer["source"] == str(wallets[t])
+    assert verify(database).ok
+
+
+def test_a_command_that_breaks_the_database_fails_alone(
+    database: Database,
+    ledger_engine: LedgerEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    bank_and_wallets: tuple[uuid.UUID, list[uuid.UUID]],
+) -> None:
+    _, wallets = bank_and_wallets
+
+    class Poisoned:
+        """The real writer, except that a transfer referenced "poison" breaks the insert."""
+
+        def __init__(self, real: BulkWriter) -> None:
+            self._real = real
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._real, name)
+
+        def insert_transfers(self, rows: Sequence[tuple[Any, ...]]) -> None:
+            if any(row[12] == "poison" for row in rows):  # TRANSFER_COLUMNS: reference
+                raise IntegrityError("INSERT INTO ledger_transfers", None, Exception("boom"))
+            self._real.insert_transfers(rows)
+
+    monkeypatch.setattr(batch_module, "bulk_writer", lambda c: Poisoned(bulk_writer(c)))
+    references = [f"ok-{n}" for n in range(10)]
+    references.insert(4, "poison")
+    with writer_held(monkeypatch, ledger_engine):
+        futures = [
+            ledger_engine.submit(
+                Command((TransferOp(wallets[0], wallets[1], 7, "CNY", reference=r),))
+            )
+            for r in references
+        ]
+    for reference, future in zip(references, futures, strict=True):
+        if reference == "poison":
+            with pytest.raises(ServiceUnavailable):
+                future.result()
+        else:
+            assert future.result().outcomes[0]["transfer"]["reference"] == reference
+    assert posted_balance(database, wallets[1]) == 1_000_000 + 7 * 10
+    with database.connect(write=False) as connection:
+        poisoned = select(func.count()).where(Transfer.reference == "poison")
+        assert connection.execute(poisoned).scalar_one() == 0
+    assert verify(database).ok
+    # The engine carries on after isolating the culprit.
+    ok = ledger_engine.execute(Command((TransferOp(wallets[0], wallets[1], 1, "CNY"),)))
+    assert ok.ok
+
+
+def test_a_cancelled_wait_does_not_stop_the_writer(
+    database: Database,
+    ledger_engine: LedgerEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    bank_and_wallets: tuple[uuid.UUID, list[uuid.UUID]],
+) -> None:
+    _, wallets = bank_and_wallets
+    with writer_held(monkeypatch, ledger_engine):
+        abandoned = ledger_engine.submit(Command((TransferOp(wallets[2], wallets[3], 5, "CNY"),)))
+        assert abandoned.cancel()  # what asyncio.wrap_future does when a request goes away
+    after = ledger_engine.execute(Command((TransferOp(wallets[2], wallets[3], 6, "CNY"),)))
+    assert after.ok
+    # The cancelled caller is not told, but its command was committed like any other.
+    assert posted_balance(database, wallets[3]) == 1_000_000 + 5 + 6
+    assert verify(database).ok
+
+
+def test_a_key_in_flight_is_refused_until_its_batch_commits(
+    database: Database,
+    ledger_engine: LedgerEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    bank_and_wallets: tuple[uuid.UUID, list[uuid.UUID]],
+) -> None:
+    _, wallets = bank_and_wallets
+    claim = IdempotencyClaim(scope="client-1", key="k-1", fingerprint="f" * 64)
+    command = Command((TransferOp(wallets[4], wallets[5], 9, "CNY"),), idempotency=claim)
+    with writer_held(monkeypatch, ledger_engine):
+        first = ledger_engine.submit(command)
+        with pytest.raises(IdempotencyKeyInFlight):
+            ledger_engine.submit(command)
+    assert first.result().ok
+    replay = ledger_engine.execute(command)
+    assert replay.replayed
+    assert replay.outcomes == first.result().outcomes
+    assert posted_balance(database, wallets[5]) == 1_000_000 + 9
+
+
+def test_a_large_batch_with_failing_linked_groups_commits_only_what_succeeded(
+    database: Database,
+    ledger_engine: LedgerEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    bank_and_wallets: tuple[uuid.UUID, list[uuid.UUID]],
+) -> None:
+    """Entries are written while the batch is still being applied: rows of a linked group
+    that fails later must never reach the database."""
+    _, wallets = bank_and_wallets
+    [empty] = create_accounts(database, 1)
+    commands = []
+    for n in range(600):
+        ops = [TransferOp(wallets[n % 20], wallets[(n + 1) % 20], 3, "CNY")]
+        if n % 7 == 0:  # a linked group whose last leg fails
+            ops.append(TransferOp(empty, wallets[0], 1, "CNY"))
+        commands.append(Command(tuple(ops)))
+    with writer_held(monkeypatch, ledger_engine):
+        futures = [ledger_engine.submit(command) for command in commands]
+    results = [f.result() for f in futures]
+    assert sum(r.ok for r in results) == len([n for n in range(600) if n % 7])
+    with database.connect(write=False) as connection:
+        count = connection.execute(select(func.count()).select_from(Transfer)).scalar_one()
+    assert count == 20 + sum(r.ok for r in results)  # the funding transfers and the rest
+    assert verify(database).ok
+
+
+class FakeSQLite:
+    """Answers ``PRAGMA wal_checkpoint`` like SQLite: (busy, WAL pages, pages copied)."""
+
+    def __init__(self, pages: int, copied: int) -> None:
+        self.result = (0, pages, copied)
+        self.statements: list[str] = []
+
+    def execute(self, sql: str) -> FakeSQLite:
+        self.statements.append(sql)
+        return self
+
+    def fetchone(self) -> tuple[int, int, int]:
+        return self.result
+
+
+@pytest.mark.parametrize(
+    ("pages", "copied", "rewinds"),
+    [(100, 100, False), (20_000, 19_000, False), (20_000, 20_000, True)],
+)
+def test_the_checkpointer_rewinds_a_long_wal_once_it_has_caught_up(
+    pages: int, copied: int, rewinds: bool
+) -> None:
+    raw = FakeSQLite(pages, copied)
+    engine_module._checkpoint(raw)
+    assert raw.statements[0] == "PRAGMA wal_checkpoint(PASSIVE)"
+    assert ("PRAGMA wal_checkpoint(RESTART)" in raw.statements) is rewinds
+
+
+def test_the_writer_connection_goes_back_to_the_pool_as_it_came(database: Database) -> None:
+    engine = LedgerEngine(database, expiry_interval=3600).start()
+    try:
+        engine.execute(Command(()))
+        connection = engine._connection
+        assert connection is not None
+        raw: Any = connection.connection.driver_connection
+    finally:
+        engine.stop()
+    if database.is_sqlite:
+        assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+        assert raw.execute("PRAGMA cache_size").fetchone()[0] == -2000
