@@ -15,7 +15,7 @@ from anxin.identity.delivery import FakeEmailSender, FakeSmsProvider
 from anxin.identity.outbox import DeliveryReport
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger import repository
-from anxin.models import FreezeAppeal
+from anxin.models import Freeze, FreezeAppeal
 from anxin.models.insider import AccessLogEntry, AuditEntry
 from anxin.wallet import accounts
 from anxin.wallet.funding import SimulatedBankRail
@@ -51,6 +51,9 @@ def test_outgoing_freeze_blocks_money_out_but_not_in(
     assert made.status_code == 201, made.text
     frozen = made.json()
     assert frozen["note"] == "three cards in an hour" and frozen["status"] == "active"
+    with UnitOfWork(container.database) as uow:  # the note is about the holder: encrypted
+        row = uow.session.scalars(select(Freeze)).one()
+        assert b"three cards" not in row.note_enc
     # The holder is told at once, in the app and by SMS, in plain words with a deadline.
     notice = api.call("GET", "/v1/me/notifications").json()["data"][0]
     assert notice["kind"] == "wallet.frozen"
@@ -161,6 +164,14 @@ def test_appeal_is_recorded_encrypted_and_staff_can_read_it(
     listed = client.get(f"/v1/staff/holders/{api.person.user_id}/freezes",
                         headers=risk.headers).json()["data"]  # fmt: skip
     appeal_id = listed[0]["appeals"][0]["id"]
+    assert listed[0]["note"] == "three cards in an hour"
+    with UnitOfWork(container.database) as uow:
+        actions = uow.session.scalars(
+            select(AccessLogEntry.action).where(
+                AccessLogEntry.holder_id == uuid.UUID(api.person.user_id)
+            )
+        ).all()
+        assert sorted(actions) == ["freeze", "view"]  # reading the notes is logged too
     read = client.get(
         f"/v1/staff/holders/{api.person.user_id}/freezes/{made['id']}/appeals/{appeal_id}",
         headers=risk.headers,

@@ -262,7 +262,8 @@ class PointsLot(Base):
 
 class Freeze(Base):
     """A freeze of a holder's wallet by risk or compliance staff, with a fixed reason code,
-    a note, and a review deadline the holder is told."""
+    a note, and a review deadline the holder is told. Staff notes are about the holder and
+    may name them: encrypted under the holder's data key, like the rest of their data."""
 
     __tablename__ = "wallet_freezes"
 
@@ -270,14 +271,14 @@ class Freeze(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("identity_users.id"), index=True)
     scope: Mapped[str] = mapped_column(String(16))  # all | outgoing
     reason_code: Mapped[str] = mapped_column(String(48))
-    note: Mapped[str] = mapped_column(String(2000))
+    note_enc: Mapped[bytes] = mapped_column(LargeBinary)
     review_by: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16))  # active | lifted
     created_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lifted_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    lift_note: Mapped[str | None] = mapped_column(String(2000))
+    lift_note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     __table_args__ = (
         CheckConstraint("scope IN ('all', 'outgoing')", name="scope_known"),

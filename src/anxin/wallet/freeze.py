@@ -165,6 +165,28 @@ def _set_ledger_frozen(session: Session, user_id: uuid.UUID, frozen: bool, now: 
             ledger.unfreeze_account(session, account.id, reason="wallet unfrozen", now=now)
 
 
+def _seal(session: Session, vault: Vault, holder_id: uuid.UUID, freeze_id: uuid.UUID,
+          column: str, text: str) -> bytes:  # fmt: skip
+    return vault.encrypt(
+        session, holder_id, table="wallet_freezes", column=column, row_id=freeze_id,
+        plaintext=text,
+    )  # fmt: skip
+
+
+def staff_notes(session: Session, vault: Vault, row: Freeze) -> tuple[str, str | None]:
+    """The freeze's note and lift note, for staff (reading them is access-logged)."""
+
+    def open_(column: str, sealed: bytes | None) -> str | None:
+        if sealed is None:
+            return None
+        return vault.decrypt(
+            session, row.user_id, table="wallet_freezes", column=column, row_id=row.id,
+            ciphertext=sealed,
+        )  # fmt: skip
+
+    return open_("note_enc", row.note_enc) or "", open_("lift_note_enc", row.lift_note_enc)
+
+
 def freeze(
     session: Session, vault: Vault, staff: User, holder: User, *, scope: str,
     reason_code: str, note: str, now: datetime, review_days: int | None = None,
@@ -182,10 +204,12 @@ def freeze(
     accounts.lock_holder(session, holder.id)
     if not 1 <= days <= 90:
         raise InvalidFreeze("the review deadline is 1 to 90 days away")
+    freeze_id = new_id()
     row = Freeze(
-        id=new_id(), user_id=holder.id, scope=scope, reason_code=reason_code, note=note.strip(),
+        id=freeze_id, user_id=holder.id, scope=scope, reason_code=reason_code,
+        note_enc=_seal(session, vault, holder.id, freeze_id, "note_enc", note.strip()),
         review_by=now + timedelta(days=days), status="active", created_by=staff.id,
-        created_at=now, lifted_by=None, lifted_at=None, lift_note=None,
+        created_at=now, lifted_by=None, lifted_at=None, lift_note_enc=None,
     )  # fmt: skip
     session.add(row)
     session.flush()
@@ -222,7 +246,8 @@ def lift(
         raise Conflict("this freeze was already lifted", code="freeze_not_active")
     if not note.strip():
         raise InvalidFreeze("write a note saying why the freeze ends", code="note_required")
-    row.status, row.lifted_by, row.lifted_at, row.lift_note = "lifted", staff.id, now, note.strip()
+    row.status, row.lifted_by, row.lifted_at = "lifted", staff.id, now
+    row.lift_note_enc = _seal(session, vault, holder.id, row.id, "lift_note_enc", note.strip())
     session.flush()
     still_all = any(f.scope == "all" for f in active_freezes(session, holder.id))
     if row.scope == "all" and not still_all:

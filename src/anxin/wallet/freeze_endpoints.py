@@ -77,11 +77,12 @@ def _holder(session: Session, holder_id: uuid.UUID) -> User:
     return user
 
 
-def _staff_out(row: Freeze, locale: str, appeals: list[FreezeAppeal]) -> StaffFreezeOut:
+def _staff_out(auth: AuthContext, session: Session, row: Freeze,
+               appeals: list[FreezeAppeal]) -> StaffFreezeOut:  # fmt: skip
+    note, lift_note = freeze.staff_notes(session, auth.vault, row)
     return StaffFreezeOut(
-        **notice(row, locale).model_dump(), note=row.note, created_by=row.created_by,
-        lifted_by=row.lifted_by, lift_note=row.lift_note,
-        appeals=[appeal_out(a) for a in appeals],
+        **notice(row, auth.user.locale).model_dump(), note=note, created_by=row.created_by,
+        lifted_by=row.lifted_by, lift_note=lift_note, appeals=[appeal_out(a) for a in appeals],
     )  # fmt: skip
 
 
@@ -98,16 +99,27 @@ def create_freeze(holder_id: uuid.UUID, body: FreezeCreate, auth: FreezeStaff,
         now=auth.now,
     )  # fmt: skip
     uow.commit()
-    return _staff_out(row, auth.user.locale, [])
+    return _staff_out(auth, uow.session, row, [])
 
 
 @router.get("/v1/staff/holders/{holder_id}/freezes", response_model=StaffFreezeList)
 def list_freezes(holder_id: uuid.UUID, auth: FreezeStaff, uow: WriteUoW) -> StaffFreezeList:
+    """A holder's freezes with the staff notes (reading them is in the holder's access
+    log)."""
     holder = _holder(uow.session, holder_id)
     rows = freeze.freezes_of(uow.session, holder.id)
-    return StaffFreezeList(
-        data=[_staff_out(f, auth.user.locale, freeze.appeals_of(uow.session, f.id)) for f in rows]
-    )
+    found = StaffFreezeList(
+        data=[_staff_out(auth, uow.session, f, freeze.appeals_of(uow.session, f.id))
+              for f in rows]
+    )  # fmt: skip
+    if rows:
+        staff_log.record(
+            uow.session, staff=auth.user, holder_id=holder.id, event="wallet.freezes_read",
+            action="view", data={"freezes": len(rows)}, fields=["freeze_notes"],
+            purpose={"freezes": [str(f.id) for f in rows]}, now=auth.now,
+        )  # fmt: skip
+        uow.commit()
+    return found
 
 
 @router.post("/v1/staff/holders/{holder_id}/freezes/{freeze_id}/lift",
@@ -121,7 +133,7 @@ def lift_freeze(holder_id: uuid.UUID, freeze_id: uuid.UUID, body: FreezeLift,
         uow.session, auth.vault, auth.user, holder, freeze_id, note=body.note, now=auth.now
     )
     uow.commit()
-    return _staff_out(row, auth.user.locale, freeze.appeals_of(uow.session, row.id))
+    return _staff_out(auth, uow.session, row, freeze.appeals_of(uow.session, row.id))
 
 
 @router.get("/v1/staff/holders/{holder_id}/freezes/{freeze_id}/appeals/{appeal_id}")

@@ -199,14 +199,14 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("scope", sa.String(length=16), nullable=False),
         sa.Column("reason_code", sa.String(length=48), nullable=False),
-        sa.Column("note", sa.String(length=2000), nullable=False),
+        sa.Column("note_enc", sa.LargeBinary(), nullable=False),
         sa.Column("review_by", anxin.kit.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=False),
         sa.Column("created_at", anxin.kit.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("lifted_by", sa.Uuid(), nullable=True),
         sa.Column("lifted_at", anxin.kit.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("lift_note", sa.String(length=2000), nullable=True),
+        sa.Column("lift_note_enc", sa.LargeBinary(), nullable=True),
         sa.CheckConstraint(
             "scope IN ('all', 'outgoing')", name=op.f("ck_wallet_freezes_scope_known")
         ),
