@@ -15,8 +15,8 @@ from anxin.api.deps import Container
 from anxin.kit.clock import ManualClock
 from anxin.kit.errors import AnxinError
 from anxin.kit.unit_of_work import UnitOfWork
-from anxin.models import Merchant, PaymentIntent
-from anxin.wallet import mandates
+from anxin.models import Merchant, PaymentIntent, User
+from anxin.wallet import freeze, mandates
 from tests.wallet.conftest import Api, Person
 from tests.wallet.merchant_helpers import (
     Shop,
@@ -143,6 +143,7 @@ def test_holder_cancels_at_any_time(
 def test_refusals_from_the_wallet(
     make_shop: Callable[..., Shop], holder: Callable[..., Person],
     api_for: Callable[[Person], Api], give: Callable[..., None], clock: ManualClock,
+    container: Container, ready_staff: Callable[[str], Person],
 ) -> None:  # fmt: skip
     shop = make_shop()
     person = holder()
@@ -153,6 +154,27 @@ def test_refusals_from_the_wallet(
     give(person, 600_00)
     over = _debit(shop, mandate_id, 501_00)  # unverified: 500 CNY a day
     assert over.status_code == 422 and over.json()["code"] == "limit_exceeded"
+    # The same key twice takes once; with another body it is refused.
+    path = f"/mandates/{mandate_id}/debits"
+    first = shop.post(path, {"amount": 5_00, "currency": "CNY"}, key="d-1")
+    replay = shop.post(path, {"amount": 5_00, "currency": "CNY"}, key="d-1")
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.json() == first.json()
+    reused = shop.post(path, {"amount": 6_00, "currency": "CNY"}, key="d-1")
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
+    assert wallet(container, person)["posted"] == 615_00
+    # A frozen wallet pays nobody, mandate or not.
+    officer = ready_staff("risk_officer")
+    with UnitOfWork(container.database) as unit:
+        staff = unit.session.get(User, uuid.UUID(officer.user_id))
+        user = unit.session.get(User, uuid.UUID(person.user_id))
+        assert staff is not None and user is not None
+        freeze.freeze(
+            unit.session, container.keys.vault(), staff, user, scope="outgoing",
+            reason_code="suspected_fraud", note="test", now=container.clock.now(),
+        )  # fmt: skip
+        unit.commit()
+    frozen = _debit(shop, mandate_id, 1_00)
+    assert frozen.status_code == 403 and frozen.json()["code"] == "wallet_frozen"
 
 
 def test_only_the_parties_see_a_mandate(

@@ -67,6 +67,9 @@ def test_quote_shows_the_payee_masked_then_money_moves(
     assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
     again = _confirm(api, body["id"], key="p2p-2")
     assert again.status_code == 409 and again.json()["code"] == "transfer_already_confirmed"
+    other = _quote(api, "138 1234 5678", 1_00).json()["id"]
+    reused = _confirm(api, other, key="p2p-1", stepped=False)  # the key of the first transfer
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
     assert wallet(container, payee)["posted"] == 66_00
 
 
