@@ -213,6 +213,42 @@ class Settings(BaseSettings):
         description="How often the server signs an audit checkpoint (0: never; then run "
         "`anxin audit checkpoint`).",
     )  # fmt: skip
+    # -- data rights, staff exports and breaches (docs/privacy-rights.md) --------------------
+    export_max_holders: int = Field(
+        default=100, ge=1, le=10_000, description="Most holders in one staff export of data."
+    )
+    export_approval_ttl_seconds: int = Field(
+        default=86_400, ge=300, description="An export nobody approved within this expires."
+    )
+    export_available_seconds: int = Field(
+        default=86_400, ge=300,
+        description="After its approval, how long download links can be made for an export.",
+    )  # fmt: skip
+    export_link_ttl_seconds: int = Field(
+        default=600, ge=30, le=86_400, description="Lifetime of a single-use export download link."
+    )
+    export_canary_domain: str = Field(
+        default="anxin.example",
+        description="Email domain (one the operator controls) of the made-up canary holder "
+        "in every export.",
+    )
+    closure_retention_days: int = Field(
+        default=1827, ge=0,
+        description="How long a closed account's pseudonymised ledger records are kept before "
+        "the purge anonymises them (default 5 years).",
+    )  # fmt: skip
+    breach_notification_hours: int = Field(
+        default=72, ge=1, description="Deadline to notify a breach, counted from its discovery."
+    )
+    breach_warning_hours: int = Field(
+        default=24, ge=1,
+        description="Alert compliance when a breach's deadline is this close and it is not "
+        "notified yet.",
+    )  # fmt: skip
+    breach_approval_ttl_seconds: int = Field(
+        default=14_400, ge=300,
+        description="Time for a second compliance officer to approve a breach's notices.",
+    )  # fmt: skip
 
     @cached_property
     def resolved_database_url(self) -> str:

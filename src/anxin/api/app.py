@@ -21,7 +21,15 @@ from anxin.kit.clock import Clock, SystemClock
 from anxin.kit.db import Database
 from anxin.ledger.endpoints import router as ledger_router
 from anxin.ledger.engine import LedgerEngine
-from anxin.privacy import case_endpoints, compliance_endpoints, reveal_endpoints
+from anxin.privacy import (
+    approval_endpoints,
+    breach_endpoints,
+    case_endpoints,
+    compliance_endpoints,
+    export_endpoints,
+    reveal_endpoints,
+    rights_endpoints,
+)
 from anxin.privacy.keys import KeyService, resolve_keyring
 from anxin.settings import Settings, get_settings
 from anxin.wallet import merchant_endpoints, p2p_endpoints, pay_endpoints
@@ -105,6 +113,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(reveal_endpoints.router)
     app.include_router(case_endpoints.router)
     app.include_router(compliance_endpoints.router)
+    app.include_router(export_endpoints.router)
+    app.include_router(approval_endpoints.router)
+    app.include_router(breach_endpoints.router)
+    app.include_router(breach_endpoints.status_router)
+    app.include_router(rights_endpoints.router)
     app.include_router(audit_endpoints.router)
     app.include_router(merchant_endpoints.router)
     app.include_router(pay_endpoints.router)
