@@ -174,3 +174,58 @@ def test_each_staff_role_gets_exactly_its_wallet_permissions(
             else:
                 assert (response.status_code, response.json()["code"]) == (
                     403, "missing_permission"), (role, path)  # fmt: skip
+
+
+def test_bad_input_is_a_problem_document_never_a_500(
+    client: TestClient, holder: Callable[..., Person], api_for: Callable[[Person], Api],
+    ready_staff: Callable[[str], Person], rail: SimulatedBankRail,
+) -> None:  # fmt: skip
+    api = api_for(holder())
+    admin, risk = ready_staff("admin"), ready_staff("risk_officer")
+    staff_calls = [
+        (admin, "/v1/staff/fees/rules", {"operation": "p2p", "asset": "CNY",
+                                         "valid_from": "2030-01-01T00:00:00"}),
+        (admin, "/v1/staff/fees/rules", {"operation": "p2p", "asset": "CNY",
+                                         "valid_from": "9999-12-31T23:59:59-14:00"}),
+        (admin, "/v1/staff/fees/rules", {"operation": "p2p", "asset": "CNY", "fixed": 1.5}),
+        (admin, "/v1/staff/fees/rules", {"operation": "p2p", "asset": "NOPE", "fixed": 1}),
+        (admin, "/v1/staff/fees/rules", {"operation": "p2p", "asset": "CNY", "minimum": 9,
+                                         "maximum": 1}),
+        (admin, "/v1/staff/fees/waivers", {"kind": "time_window", "reason": "x",
+                                           "ends_at": "2030-01-01"}),
+        (admin, "/v1/staff/fees/waivers", {"kind": "campaign", "campaign": "c", "reason": "\x00"}),
+        (admin, "/v1/staff/points/rules", {"asset": "CNY", "earn_points": 1, "earn_per": 0,
+                                           "redeem_points": 1, "redeem_value": 1,
+                                           "expiry_days": 1}),
+        (risk, "/v1/staff/reconciliation/runs", {"since": "2030-01-02T00:00:00+00:00",
+                                                 "until": "2030-01-01T00:00:00+00:00"}),
+        (risk, "/v1/staff/reconciliation/runs", {"since": "yesterday"}),
+        (risk, f"/v1/staff/holders/{api.person.user_id}/freezes",
+         {"scope": "everything", "reason_code": "aml_review", "note": "n"}),
+        (risk, f"/v1/staff/reconciliation/exceptions/{uuid.uuid4()}/resolve",
+         {"action": "credit", "note": "n"}),
+    ]  # fmt: skip
+    for member, path, body in staff_calls:
+        response = client.post(path, json=body, headers=member.headers)
+        assert 400 <= response.status_code < 500, (path, body, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    holder_calls = [
+        ("POST", "/v1/me/fees/quote", {"operation": "topup", "amount": 2**63}),
+        ("POST", "/v1/me/fees/quote", {"operation": "teleport", "amount": 1}),
+        ("POST", "/v1/me/fees/quote", {"operation": "topup", "amount": 1, "asset": "XAU"}),
+        ("POST", "/v1/me/funding-sources", {"kind": "card", "number": "1234\x005678"}),
+        ("POST", "/v1/me/funding-sources", {"kind": "iban", "number": "12345678"}),
+        ("PUT", "/v1/me/notification-preferences", {"email": "yes", "sms": True}),
+        ("POST", "/v1/me/points/redeem", {"points": 0}),
+        ("POST", f"/v1/me/freezes/{uuid.uuid4()}/appeals", {"message": ""}),
+    ]
+    for method, path, body in holder_calls:
+        response = api.call(method, path, json=body, key="bad")
+        assert 400 <= response.status_code < 500, (path, body, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    for query in ("?to=2030-01-01T00:00:00", "?from=9999-12-31T23:59:59-14:00", "?limit=0",
+                  "?asset=cny", "?min_amount=-1", "?cursor=" + "A" * 100):  # fmt: skip
+        response = api.call("GET", f"/v1/me/statements{query}")
+        assert 400 <= response.status_code < 500, (query, response.text)
+    export = api.call("GET", "/v1/me/statements/export.csv?asset=NOPE")
+    assert export.status_code in (200, 422), export.text

@@ -4,10 +4,10 @@ in minor units, as everywhere in Anxin."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StrictBool, StrictInt
 
 from anxin.ledger.schemas import Amount, AssetCode, BalanceOut, Strict, no_nul
 
@@ -15,6 +15,17 @@ Note = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(no_nu
 Count = Annotated[StrictInt, Field(ge=0, le=2**62)]
 Bps = Annotated[StrictInt, Field(ge=0, le=10_000)]
 Operation = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$", examples=["withdrawal"])]
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("outside the range of representable times") from error
+
+
+# A moment given by a client: with an offset (never guessed), stored in UTC.
+Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
 # -- wallet and funding sources ---------------------------------------------------------------
@@ -189,7 +200,7 @@ class FeeRuleCreate(Strict):
     minimum: Count | None = None
     maximum: Count | None = None
     rounding: Literal["half_up", "up", "down"] = "half_up"
-    valid_from: datetime | None = None
+    valid_from: Moment | None = None
 
 
 class FeeRuleOut(BaseModel):
@@ -214,8 +225,8 @@ class WaiverCreate(Strict):
     kind: Literal["campaign", "holder", "time_window", "compensation"]
     reason: Note
     discount_bps: Annotated[StrictInt, Field(gt=0, le=10_000)] = 10_000
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     user_id: uuid.UUID | None = None
     campaign: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     operation: Operation | None = None
@@ -278,7 +289,7 @@ class PointsRuleCreate(Strict):
     redeem_value: Annotated[StrictInt, Field(gt=0, le=2**62)]
     expiry_days: Annotated[StrictInt, Field(gt=0, le=3650)]
     max_points_per_payment: Annotated[StrictInt, Field(gt=0, le=2**62)] | None = None
-    valid_from: datetime | None = None
+    valid_from: Moment | None = None
 
 
 class PointsRuleOut(BaseModel):

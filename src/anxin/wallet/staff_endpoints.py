@@ -13,15 +13,17 @@ from pydantic import BaseModel, Field
 from anxin.api.deps import ContainerDep, WriteUoW
 from anxin.identity.deps import AuthContext, require_permission
 from anxin.kit.errors import NotFound
+from anxin.ledger.schemas import Strict
 from anxin.models import FeeCharge, FeeRule, FeeWaiver, PointsRule, ReconciliationException, User
 from anxin.wallet import fees, points, reconcile, staff_log
-from anxin.wallet.api_deps import aware, funding_provider
+from anxin.wallet.api_deps import funding_provider
 from anxin.wallet.money_schemas import (
     FeeChargeList,
     FeeChargeOut,
     FeeRuleCreate,
     FeeRuleList,
     FeeRuleOut,
+    Moment,
     Note,
     PointsRuleCreate,
     PointsRuleList,
@@ -177,9 +179,9 @@ def create_points_rule(body: PointsRuleCreate, auth: ManagePoints,
 # -- reconciliation ---------------------------------------------------------------------------
 
 
-class RunCreate(BaseModel):
-    since: datetime | None = Field(default=None, description="Default: 7 days ago")
-    until: datetime | None = Field(default=None, description="Default: now")
+class RunCreate(Strict):
+    since: Moment | None = Field(default=None, description="Default: 7 days ago")
+    until: Moment | None = Field(default=None, description="Default: now")
 
 
 class RunOut(BaseModel):
@@ -216,7 +218,7 @@ class ExceptionList(BaseModel):
     data: list[ExceptionOut]
 
 
-class Resolve(BaseModel):
+class Resolve(Strict):
     action: Annotated[str, Field(pattern="^(credit|debit|dismiss)$")]
     note: Note
     amount: Annotated[int, Field(gt=0, le=2**63 - 1, strict=True)] | None = None
@@ -232,8 +234,8 @@ def run_reconciliation(
 ) -> RunOut:
     """Reconcile the provider's settlement records with the ledger now."""
     uow.commit()  # the run has its own transactions
-    until = reconcile_time(body.until, auth.now)
-    since = reconcile_time(body.since, until - timedelta(days=7))
+    until = body.until or auth.now
+    since = body.since or until - timedelta(days=7)
     report = reconcile.reconcile(
         container.database, funding_provider(request, container), auth.vault, container.clock,
         since=since, until=until, started_by=auth.user.id,
@@ -244,10 +246,6 @@ def run_reconciliation(
         matched=report.matched, new_exceptions=len(report.new_exceptions),
         known_exceptions=report.known_exceptions,
     )  # fmt: skip
-
-
-def reconcile_time(value: datetime | None, default: datetime) -> datetime:
-    return aware(value, "since/until") or default
 
 
 @router.get("/reconciliation/exceptions", response_model=ExceptionList)

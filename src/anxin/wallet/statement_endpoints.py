@@ -15,7 +15,6 @@ from anxin.api.deps import ReadUoW, WriteUoW
 from anxin.identity.deps import HolderAuth
 from anxin.kit.errors import Unprocessable
 from anxin.ledger.endpoints import IdempotencyKey
-from anxin.ledger.repository import InvalidCursor
 from anxin.wallet import points, statements
 from anxin.wallet.accounts import BUSINESS_TZ
 from anxin.wallet.api_deps import aware
@@ -109,10 +108,7 @@ def get_statement(
     balance after. Filter by date range, type, counterparty (part of the name), category
     and amount."""
     f = _filters(since, until, types, counterparty, category, min_amount, max_amount)
-    try:
-        page = statements.statement(uow.session, auth.user.id, asset, f, limit=limit, cursor=cursor)
-    except (OverflowError, ValueError) as error:
-        raise InvalidCursor() from error
+    page = statements.statement(uow.session, auth.user.id, asset, f, limit=limit, cursor=cursor)
     return StatementOut(data=[_line(x) for x in page.lines], next_cursor=page.next_cursor)
 
 

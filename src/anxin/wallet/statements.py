@@ -23,7 +23,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from anxin.ledger.assets import get_asset
-from anxin.ledger.repository import decode_cursor, encode_cursor
+from anxin.ledger.repository import InvalidCursor, decode_cursor, encode_cursor
 from anxin.models import Entry, FeeCharge, Transfer
 from anxin.wallet import accounts
 from anxin.wallet.notify import format_amount
@@ -191,6 +191,19 @@ def _outside_fees(session: Session, lines: list[Line]) -> None:
             line.fee = found[line.reference]
 
 
+def _cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """A cursor this API gave out, or ``InvalidCursor`` (never a database error)."""
+    if cursor is None:
+        return None
+    try:
+        moment, seq = decode_cursor(cursor)
+    except OverflowError as error:
+        raise InvalidCursor() from error
+    if not 0 <= seq < 2**63:
+        raise InvalidCursor()
+    return moment, seq
+
+
 @dataclass(frozen=True)
 class Page:
     lines: list[Line]
@@ -200,10 +213,10 @@ class Page:
 def statement(session: Session, user_id: uuid.UUID, asset: str, f: Filters, *,
               limit: int = 50, cursor: str | None = None) -> Page:  # fmt: skip
     """Lines newest first, filtered; ``next_cursor`` continues after the last one."""
+    before = _cursor(cursor)
     account = accounts.find_wallet_account(session, user_id, asset)
     if account is None:
         return Page([], None)
-    before = decode_cursor(cursor) if cursor else None
     found: list[Line] = []
     more = False
     for line in _lines(session, account.id, asset, f, before):
