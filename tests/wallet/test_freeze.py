@@ -15,7 +15,7 @@ from anxin.identity.delivery import FakeEmailSender, FakeSmsProvider
 from anxin.identity.outbox import DeliveryReport
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger import repository
-from anxin.models import Freeze, FreezeAppeal
+from anxin.models import Freeze, FreezeAppeal, FundingSource
 from anxin.models.insider import AccessLogEntry, AuditEntry
 from anxin.wallet import accounts
 from anxin.wallet.funding import SimulatedBankRail
@@ -209,3 +209,49 @@ def test_freezing_and_unfreezing_are_in_the_audit_log_and_the_holders_access_log
             select(AuditEntry.event).where(AuditEntry.subject_id == uuid.UUID(person.user_id))
         ).all()
         assert {"wallet.freeze", "wallet.unfreeze"} <= set(events)
+
+
+def test_card_numbers_notes_and_appeals_are_nowhere_in_plaintext(
+    client: TestClient, holder: Callable[..., Person], api_for: Callable[[Person], Api],
+    ready_staff: Callable[[str], Person], rail: SimulatedBankRail, container: Container,
+    deliver: Callable[[], DeliveryReport],
+) -> None:  # fmt: skip
+    from sqlalchemy import text
+
+    from anxin.models import Base
+
+    risk = ready_staff("risk_officer")
+    api = api_for(holder())
+    card = link(api, "4000 0566 5566 5556")
+    link(api, "6222 0299 8877 6655", "bank_account")
+    topup(api, card, 10_00, "t")
+    settle(container, rail)
+    made = client.post(
+        f"/v1/staff/holders/{api.person.user_id}/freezes",
+        headers=risk.headers,
+        json=freeze_body(note="saw 张三明 use card 4000056655665556"),
+    ).json()
+    api.call("POST", f"/v1/me/freezes/{made['id']}/appeals",
+             json={"message": "my friend 李四 lent me card 4000056655665556"})  # fmt: skip
+    client.post(
+        f"/v1/staff/holders/{api.person.user_id}/freezes/{made['id']}/lift",
+        json={"note": "张三明 proved the card is theirs"},
+        headers=risk.headers,
+    )
+    deliver()
+    needles = [b"4000056655665556", b"6222029988776655", "张三明".encode(), "李四".encode()]
+    found = []
+    with container.database.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in connection.execute(text(f'SELECT * FROM "{table.name}"')):
+                cells = b"\x00".join(
+                    bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in row
+                )
+                found += [f"{n!r} in {table.name}" for n in needles if n in cells]
+    assert found == []
+    # The scan does see the data: the masked forms are there.
+    with UnitOfWork(container.database) as uow:
+        assert {s.masked for s in uow.session.scalars(select(FundingSource))} == {
+            "****5556",
+            "****6655",
+        }
