@@ -92,3 +92,18 @@ def test_staff_cannot_reveal_without_purpose_even_a_decoy(
 ) -> None:
     decoy = plant(container)
     problem(reveal(client, team.agent, decoy, ["email"]), 403, "purpose_required")
+
+
+def test_a_decoy_is_alerted_on_even_when_the_guard_refuses(
+    client: TestClient, holder: Callable[..., Person], team: Team, container: Container
+) -> None:
+    reason = "customer on the phone cannot sign in, verifying identity"
+    for person in (holder(), holder()):
+        assert reveal(client, team.agent, person.user_id, ["phone"],
+                      break_glass_reason=reason).status_code == 200  # fmt: skip
+    decoy = plant(container)
+    problem(reveal(client, team.agent, decoy, ["phone"], break_glass_reason=reason), 403,
+            "bulk_access_blocked")  # fmt: skip
+    alerts = client.get("/v1/staff/compliance/alerts", headers=team.compliance.headers)
+    touched = [a for a in alerts.json()["data"] if a["kind"] == "honeytoken_touched"]
+    assert [a["holder_id"] for a in touched] == [decoy]

@@ -130,6 +130,8 @@ def reveal(
         raise Unprocessable(f"a break-glass reason is at least {MIN_REASON} characters",
                             code="reason_too_short")  # fmt: skip
     break_glass = case is None
+    # A decoy is alerted on even when the guard then refuses: the attempt is the signal.
+    honeytokens.check(session, vault, [holder.id], staff=staff, action="reveal", now=now)
     policy = guard.GuardPolicy.from_settings(settings)
     guard.check(session, policy, staff=staff, holder_id=holder.id, break_glass=break_glass,
                 now=now)  # fmt: skip
@@ -160,7 +162,6 @@ def reveal(
               "reason_sha256": alerts.digest(reason) if reason else None},
         now=now,
     )  # fmt: skip
-    honeytokens.check(session, vault, [holder.id], staff=staff, action="reveal", now=now)
     if break_glass:
         alerts.raise_alert(
             session, kind="break_glass", severity="critical", staff_id=staff.id,
