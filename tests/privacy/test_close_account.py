@@ -197,9 +197,9 @@ def test_nothing_may_be_in_flight(
     with UnitOfWork(container.database) as uow:
         uow.session.add(Freeze(
             id=uuid.uuid4(), user_id=uuid.UUID(bob.user_id), scope="all",
-            reason_code="suspected_fraud", note="x", review_by=now + timedelta(days=3),
+            reason_code="suspected_fraud", note_enc=b"sealed", review_by=now + timedelta(days=3),
             status="active", created_by=uuid.UUID(bob.user_id), created_at=now, lifted_by=None,
-            lifted_at=None, lift_note=None,
+            lifted_at=None, lift_note_enc=None,
         ))  # fmt: skip
         uow.commit()
     blocked = _close(client, bob)
@@ -232,3 +232,54 @@ def test_after_the_retention_period_the_purge_anonymises(
         assert verify_ledger(s.connection()).ok
         record = s.get(Closure, user_id)
         assert record is not None and record.purged_at is not None
+
+
+def test_the_remaining_balance_is_paid_out_and_its_number_destroyed(
+    client: TestClient, alice: Person, container: Container, totp_code: Callable[[str], str],
+) -> None:  # fmt: skip
+    from anxin.privacy import closure_payouts
+    from anxin.wallet import accounts
+    from anxin.wallet.funding import SimulatedBankRail
+
+    assert _stepped(client, alice, totp_code,
+                    payout_source_id=alice.extra["bank"]).status_code == 200  # fmt: skip
+    bank = SimulatedBankRail(container.database)
+    now = container.clock.now()
+    first = closure_payouts.run(container.database, container.keys, bank, now)
+    assert (first.submitted, first.paid, first.failed) == (1, 0, 0)
+    assert closure_payouts.run(container.database, container.keys, bank, now).submitted == 0
+    [settled] = bank.settle_pending(now)
+    assert settled.amount == 10_000
+    done = closure_payouts.run(container.database, container.keys, bank, now)
+    assert (done.submitted, done.paid, done.failed) == (0, 1, 0)
+    with UnitOfWork(container.database, write=False) as uow:
+        s = uow.session
+        [payout] = s.scalars(select(ClosurePayout)).all()
+        assert payout.status == "paid" and payout.destination_enc is None
+        key = s.get(DataKey, payout.id)
+        assert key is not None and key.wrapped_key is None
+        held = accounts.system_account(s, closure.PAYOUT_ACCOUNT, "CNY", now)
+        assert (held.credits_posted, held.debits_posted) == (10_000, 10_000)
+        assert verify_ledger(s.connection()).ok
+        dump = b"\n".join(b"\n".join(cells) for cells in dump_tables(s).values())
+        assert BANK.encode() not in dump
+
+
+def test_the_jobs_run_from_the_command_line(
+    client: TestClient, alice: Person, container: Container, totp_code: Callable[[str], str],
+    cli: Any, deliver: Callable[[], Any], sms: Any,
+) -> None:  # fmt: skip
+    assert _stepped(client, alice, totp_code,
+                    payout_source_id=alice.extra["bank"]).status_code == 200  # fmt: skip
+    assert "0 goodbye message key(s) destroyed" in cli("rights", "tick").out  # not sent yet
+    deliver()
+    goodbye = sms.last_to(PHONE)
+    assert goodbye is not None and "注销" in goodbye.body and "100.00 CNY" in goodbye.body
+    assert "银行账户 ****3445" in goodbye.body
+    ticked = cli("rights", "tick")
+    assert ticked.code == 0, ticked.err
+    assert "1 goodbye message key(s) destroyed" in ticked.out
+    paid = cli("rights", "payouts")
+    assert paid.code == 0 and "1 submitted" in paid.out, paid.err
+    purged = cli("rights", "purge-closed")
+    assert purged.code == 0 and "0 closed account(s) anonymised" in purged.out

@@ -12,6 +12,7 @@ from anxin.cli import accounts, apikeys, bench, demo, dev, keys, ledger, server,
 from anxin.cli import audit as audit_cli
 from anxin.cli import merchant as merchant_cli
 from anxin.cli import privacy as privacy_cli
+from anxin.cli import rights as rights_cli
 from anxin.cli import wallet as wallet_cli
 from anxin.cli.context import errors
 from anxin.kit.errors import AnxinError
@@ -35,6 +36,7 @@ app.add_typer(staff.app, name="staff")
 app.add_typer(dev.app, name="dev")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(privacy_cli.app, name="privacy")
+app.add_typer(rights_cli.app, name="rights")
 app.add_typer(merchant_cli.app, name="merchant")
 app.command("reconcile")(wallet_cli.reconcile)
 app.add_typer(wallet_cli.app, name="wallet")

@@ -66,7 +66,7 @@ from anxin.privacy import notices
 from anxin.privacy.vault import Vault
 from anxin.settings import Settings
 from anxin.wallet import accounts as wallet_accounts
-from anxin.wallet import moves, sources
+from anxin.wallet import moves, notify, sources
 
 CLOSED_PREFIX, ERASED_PREFIX = "closed:", "erased:"
 PAYOUT_ACCOUNT = "closure_payouts"
@@ -92,6 +92,7 @@ class Payout:
     asset: str
     amount: int
     destination: str
+    destination_local: str  # in the holder's language, for the goodbye message
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ def _pay_out(
         session.add(row)
     for account in owned:
         session.expire(account)  # the ledger wrote its counters below the ORM
-    return [Payout(r.asset, r.amount, sources.describe(destination)) for r in rows]
+    named = sources.describe(destination), sources.describe(destination, user.locale)
+    return [Payout(r.asset, r.amount, *named) for r in rows]
 
 
 def _goodbye(session: Session, vault: Vault, user: User, payouts: list[Payout],
@@ -168,9 +170,9 @@ def _goodbye(session: Session, vault: Vault, user: User, payouts: list[Payout],
     title, body = notices.text("privacy.account_closed", user.locale)
     payout = ""
     if payouts:
-        amounts = ", ".join(f"{p.amount} {p.asset}" for p in payouts)  # minor units
+        amounts = ", ".join(notify.money(session, p.amount, p.asset) for p in payouts)
         payout = notices.text("privacy.account_closed.payout", user.locale)[1].format(
-            amounts=amounts, destination=payouts[0].destination
+            amounts=amounts, destination=payouts[0].destination_local
         )
     text = body.format(date=now.date().isoformat(), retain_until=retain_until.date().isoformat(),
                        payout=payout)  # fmt: skip
