@@ -9,8 +9,10 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -198,7 +200,7 @@ class Settings(BaseSettings):
         description="Staff working hours (HH:MM-HH:MM, in ANXIN_BUSINESS_TIMEZONE); reveals "
         "outside them count as off-hours.",
     )  # fmt: skip
-    business_days: list[int] = Field(
+    business_days: list[Annotated[int, Field(ge=1, le=7)]] = Field(
         default=[1, 2, 3, 4, 5], description="Working days, ISO numbers (1 = Monday), as JSON."
     )
     business_timezone: str = Field(
@@ -249,6 +251,15 @@ class Settings(BaseSettings):
         default=14_400, ge=300,
         description="Time for a second compliance officer to approve a breach's notices.",
     )  # fmt: skip
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -144,6 +144,16 @@ def test_an_off_hours_spike_alerts_compliance(
     }
 
 
+def test_business_hours_may_wrap_around_midnight() -> None:
+    night = guard.GuardPolicy.from_settings(
+        Settings(business_hours="22:00-06:00", business_days=[1, 2, 3, 4, 5, 6, 7],
+                 business_timezone="UTC")
+    )  # fmt: skip
+    assert not night.off_hours(datetime(2030, 6, 3, 23, 0, tzinfo=UTC))
+    assert not night.off_hours(datetime(2030, 6, 3, 5, 59, tzinfo=UTC))
+    assert night.off_hours(datetime(2030, 6, 3, 12, 0, tzinfo=UTC))
+
+
 def test_one_holder_per_request() -> None:
     one = uuid.uuid4()
     assert guard.one_holder([one, one]) == one

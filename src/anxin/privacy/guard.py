@@ -89,8 +89,10 @@ class GuardPolicy:
 
     def off_hours(self, moment: datetime) -> bool:
         local = moment.astimezone(self.timezone)
-        in_day = local.isoweekday() in self.business_days
-        return not (in_day and self.business_start <= local.time() < self.business_end)
+        start, end, now = self.business_start, self.business_end, local.time()
+        # "22:00-06:00" is a night shift: the hours wrap around midnight.
+        hours = start <= now < end if start <= end else now >= start or now < end
+        return not (hours and local.isoweekday() in self.business_days)
 
 
 def _accesses(staff_id: uuid.UUID, since: datetime) -> tuple[ColumnElement[bool], ...]:
