@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -24,11 +25,19 @@ from anxin.kit.errors import ServiceUnavailable
 from anxin.ledger import batch as batch_module
 from anxin.ledger import engine as engine_module
 from anxin.ledger.bulk import BulkWriter, bulk_writer
-from anxin.ledger.commands import Command, CommandResult, IdempotencyClaim, TransferOp
+from anxin.ledger.commands import (
+    Command,
+    CommandResult,
+    IdempotencyClaim,
+    PostOp,
+    ReverseOp,
+    TransferOp,
+    VoidOp,
+)
 from anxin.ledger.engine import LedgerEngine
 from anxin.ledger.errors import IdempotencyKeyInFlight
 from anxin.models import Transfer
-from tests.ledger.helpers import create_accounts, fund, posted_balance, verify
+from tests.ledger.helpers import counters, create_accounts, fund, posted_balance, run_batch, verify
 
 THREADS = 8
 PER_THREAD = 25
@@ -140,8 +149,11 @@ def test_a_command_that_breaks_the_database_fails_alone(
 ) -> None:
     _, wallets = bank_and_wallets
 
+    [target] = create_accounts(database, 1)
+
     class Poisoned:
-        """The real writer, except that a transfer referenced "poison" breaks the insert."""
+        """The real writer, except that writing the target account's counters breaks:
+        only the command paying the target does that."""
 
         def __init__(self, real: BulkWriter) -> None:
             self._real = real
@@ -149,10 +161,10 @@ def test_a_command_that_breaks_the_database_fails_alone(
         def __getattr__(self, name: str) -> Any:
             return getattr(self._real, name)
 
-        def insert_transfers(self, rows: Sequence[tuple[Any, ...]]) -> None:
-            if any(row[12] == "poison" for row in rows):  # TRANSFER_COLUMNS: reference
-                raise IntegrityError("INSERT INTO ledger_transfers", None, Exception("boom"))
-            self._real.insert_transfers(rows)
+        def update_accounts(self, rows: Sequence[tuple[Any, ...]], now: Any) -> None:
+            if any(row[0] == target.hex for row in rows):
+                raise IntegrityError("UPDATE ledger_accounts", None, Exception("boom"))
+            self._real.update_accounts(rows, now)
 
     monkeypatch.setattr(batch_module, "bulk_writer", lambda c: Poisoned(bulk_writer(c)))
     references = [f"ok-{n}" for n in range(10)]
@@ -160,7 +172,17 @@ def test_a_command_that_breaks_the_database_fails_alone(
     with writer_held(monkeypatch, ledger_engine):
         futures = [
             ledger_engine.submit(
-                Command((TransferOp(wallets[0], wallets[1], 7, "CNY", reference=r),))
+                Command(
+                    (
+                        TransferOp(
+                            wallets[0],
+                            target if r == "poison" else wallets[1],
+                            7,
+                            "CNY",
+                            reference=r,
+                        ),
+                    )
+                )
             )
             for r in references
         ]
@@ -283,3 +305,86 @@ def test_the_writer_connection_goes_back_to_the_pool_as_it_came(database: Databa
     if database.is_sqlite:
         assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
         assert raw.execute("PRAGMA cache_size").fetchone()[0] == -2000
+
+
+@dataclass
+class Book:
+    wallets: list[uuid.UUID]
+    empty: uuid.UUID
+    holds: list[uuid.UUID]
+    paid: list[uuid.UUID]
+
+
+def open_book(database: Database) -> Book:
+    [bank] = create_accounts(database, 1, allow_negative=True)
+    wallets = create_accounts(database, 20)
+    fund(database, bank, wallets, 10_000)
+    [empty] = create_accounts(database, 1)
+
+    def made(commands: list[Command]) -> list[uuid.UUID]:
+        return [uuid.UUID(r.outcomes[0]["transfer"]["id"]) for r in run_batch(database, commands)]
+
+    holds = made([hold(wallets[n % 10], wallets[10 + n % 10], 50) for n in range(60)])
+    paid = made([pay(wallets[n % 20], wallets[(n + 3) % 20], 40) for n in range(60)])
+    return Book(wallets, empty, holds, paid)
+
+
+def pay(source: uuid.UUID, destination: uuid.UUID, amount: int) -> Command:
+    return Command((TransferOp(source, destination, amount, "CNY"),))
+
+
+def hold(source: uuid.UUID, destination: uuid.UUID, amount: int) -> Command:
+    return Command((TransferOp(source, destination, amount, "CNY", pending=True),))
+
+
+def every_kind(book: Book) -> list[Command]:
+    w, commands = book.wallets, []
+    for n in range(60):
+        commands.append(pay(w[n % 20], w[(n + 7) % 20], 11))
+        commands.append(hold(w[n % 20], w[(n + 9) % 20], 5))
+        if n % 3 == 0:
+            commands.append(Command((PostOp(book.holds[n], amount=20 + n % 30),)))
+        elif n % 3 == 1:
+            commands.append(Command((VoidOp(book.holds[n]),)))
+        commands.append(Command((ReverseOp(book.paid[n], amount=1 + n % 40),)))
+        commands.append(pay(book.empty, w[0], 1))  # rejected: no funds
+        legs = (
+            TransferOp(w[n % 20], w[(n + 1) % 20], 2, "CNY"),
+            TransferOp(w[(n + 1) % 20], w[(n + 2) % 20], 2, "CNY"),
+            TransferOp(book.empty if n % 2 else w[3], w[4], 1, "CNY"),  # odd n: group fails
+        )
+        commands.append(Command(legs))
+    return commands
+
+
+def test_a_streamed_batch_of_every_kind_of_operation_matches_small_batches(
+    database: Database,
+) -> None:
+    """One batch big enough to have its rows sent while it is applied (PostgreSQL switches
+    from entries to transfers half way) leaves what the same commands leave when applied
+    a few at a time, which are written after applying."""
+    streamed, small = open_book(database), open_book(database)
+    one_batch = run_batch(database, every_kind(streamed))
+    commands = every_kind(small)
+    assert len(commands) >= 300
+    few_at_a_time = [
+        result
+        for start in range(0, len(commands), 7)
+        for result in run_batch(database, commands[start : start + 7])
+    ]
+
+    def codes(results: list[CommandResult]) -> list[list[str | None]]:
+        return [[o.get("error") for o in r.outcomes] for r in results]
+
+    assert codes(one_batch) == codes(few_at_a_time)
+    assert {c for r in codes(one_batch) for c in r} == {
+        None,
+        "insufficient_funds",
+        "linked_event_failed",
+    }
+    a = counters(database, [*streamed.wallets, streamed.empty])
+    b = counters(database, [*small.wallets, small.empty])
+    assert [a[k] for k in [*streamed.wallets, streamed.empty]] == [
+        b[k] for k in [*small.wallets, small.empty]
+    ]
+    assert verify(database).ok

@@ -28,8 +28,6 @@ head_table = ChainHead.__table__
 
 # Bound parameters per statement stay well under SQLite's and PostgreSQL's limits.
 _CHUNK = 900
-# Journal entries go to the database in slices of about this many rows as they are made.
-_STREAM_ROWS = 512
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -121,10 +119,9 @@ def apply_batch(
     )  # fmt: skip
     results: list[CommandResult] = []
     new_keys: list[tuple[Any, ...]] = []
-    entries = applier.new_entries
-    sent = 0
-    with writer.stream_entries() as send_entries:
-        for command in commands:
+    new_rows = (applier.new_transfers, applier.new_entries)
+    with writer.stream_rows(*new_rows, len(commands)) as stream:
+        for done, command in enumerate(commands, 1):
             claim = command.idempotency
             if claim is not None and (claim.scope, claim.key) in stored:
                 fingerprint, result = stored[(claim.scope, claim.key)]
@@ -138,12 +135,8 @@ def apply_batch(
             if claim is not None:
                 stored[(claim.scope, claim.key)] = (claim.fingerprint, outcome.to_json())
                 new_keys.append((claim.scope, claim.key, claim.fingerprint, outcome.to_json(), now))
-            # Between commands no linked group is open, so every entry so far is final.
-            if len(entries) - sent >= _STREAM_ROWS:
-                send_entries(entries[sent:])
-                sent = len(entries)
-        if len(entries) > sent:
-            send_entries(entries[sent:])
+            # Between commands no linked group is open: every row so far is final.
+            stream.pump(done)
     _write(writer, applier, new_keys)
     return results
 
@@ -153,8 +146,6 @@ def _write(
     applier: BatchApplier,
     new_keys: list[tuple[Any, ...]],
 ) -> None:
-    if applier.new_transfers:
-        writer.insert_transfers(applier.new_transfers)
     if new_keys:
         writer.insert_keys(new_keys)
     changed_accounts = [

@@ -15,7 +15,7 @@ so the engine's retry rules see one kind of error.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -56,7 +56,12 @@ _HEAD_UPDATE = "UPDATE ledger_head SET last_seq = {p}, last_hash = {p}, last_at 
 _CHUNK = 900
 
 
-RowSink = Callable[[Sequence[tuple[Any, ...]]], None]
+Rows = list[tuple[Any, ...]]
+
+
+class RowStream(Protocol):
+    def pump(self, done: int) -> None:
+        """``done`` commands of the batch are applied: every row made so far is final."""
 
 
 class BulkWriter(Protocol):
@@ -65,7 +70,9 @@ class BulkWriter(Protocol):
     def load_transfers(self, hexes: Sequence[str]) -> list[tuple[Any, ...]]: ...
     def insert_transfers(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
     def insert_entries(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
-    def stream_entries(self) -> AbstractContextManager[RowSink]: ...
+    def stream_rows(
+        self, transfers: Rows, entries: Rows, commands: int
+    ) -> AbstractContextManager[RowStream]: ...
     def insert_keys(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
     def update_accounts(self, rows: Sequence[tuple[Any, ...]], now: datetime) -> None: ...
     def update_transfers(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
@@ -124,9 +131,11 @@ class SQLiteBulkWriter(_DriverAccess):
         self._insert("ledger_entries", ENTRY_COLUMNS, rows)
 
     @contextmanager
-    def stream_entries(self) -> Iterator[RowSink]:
-        # SQLite works in this thread anyway: nothing to overlap, insert as they come.
-        yield self.insert_entries
+    def stream_rows(self, transfers: Rows, entries: Rows, commands: int) -> Iterator[RowStream]:
+        # SQLite works in this thread anyway: nothing to overlap, so all goes at the end.
+        yield _NOTHING_TO_PUMP
+        self.insert_transfers(transfers)
+        self.insert_entries(entries)
 
     def insert_keys(self, rows: Sequence[tuple[Any, ...]]) -> None:
         self._insert(
@@ -176,7 +185,8 @@ class PostgresBulkWriter(_DriverAccess):
         rows = self._select(_PG_TRANSFERS, (_pg_array(hexes),))
         return [(*row[:8], None if row[8] is None else row[8].astimezone(UTC)) for row in rows]
 
-    def _copy(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    @contextmanager
+    def copying(self, table: str, columns: Sequence[str]) -> Iterator[Any]:
         names = ", ".join(f'"{c}"' for c in columns)
         statement = f"COPY {table} ({names}) FROM STDIN"
         with (
@@ -184,6 +194,10 @@ class PostgresBulkWriter(_DriverAccess):
             self._raw.cursor() as cursor,
             cursor.copy(statement) as copy,
         ):
+            yield copy
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+        with self.copying(table, columns) as copy:
             for row in rows:
                 copy.write_row(row)
 
@@ -193,24 +207,8 @@ class PostgresBulkWriter(_DriverAccess):
     def insert_entries(self, rows: Sequence[tuple[Any, ...]]) -> None:
         self._copy("ledger_entries", ENTRY_COLUMNS, rows)
 
-    @contextmanager
-    def stream_entries(self) -> Iterator[RowSink]:
-        """One COPY open while the batch is applied: the server inserts and indexes the
-        entries on its own core while Python computes the next ones, instead of after."""
-        names = ", ".join(f'"{c}"' for c in ENTRY_COLUMNS)
-        statement = f"COPY ledger_entries ({names}) FROM STDIN"
-        with (
-            self._statement(statement),
-            self._raw.cursor() as cursor,
-            cursor.copy(statement) as copy,
-        ):
-            write_row = copy.write_row
-
-            def send(rows: Sequence[tuple[Any, ...]]) -> None:
-                for row in rows:
-                    write_row(row)
-
-            yield send
+    def stream_rows(self, transfers: Rows, entries: Rows, commands: int) -> _PostgresRowStream:
+        return _PostgresRowStream(self, transfers, entries, commands)
 
     def insert_keys(self, rows: Sequence[tuple[Any, ...]]) -> None:
         self._copy(
@@ -244,6 +242,88 @@ class PostgresBulkWriter(_DriverAccess):
 
     def update_head(self, seq: int, digest: bytes, now: datetime) -> None:
         self._execute(_HEAD_UPDATE.format(p="%s"), (seq, digest, now))
+
+
+class _NothingToPump:
+    def pump(self, done: int) -> None:
+        pass
+
+
+_NOTHING_TO_PUMP = _NothingToPump()
+
+# Batches smaller than this write after applying: streaming costs an extra COPY round.
+_STREAM_MIN_COMMANDS = 64
+# Rows go out in slices of at least this many (psycopg sends in 32 KiB buffers anyway).
+_STREAM_ROWS = 256
+
+
+class _PostgresRowStream:
+    """Sends a batch's new rows while it is still being applied, so the server inserts and
+    indexes them on its own core while Python computes the rest, instead of afterwards.
+
+    One COPY can be open at a time. The entries of the first half of the commands go
+    first, then the transfers (those made so far at once, the rest as they come), and the
+    remaining entries after the batch: what the server has left to do once Python is done
+    is about half of the entries, instead of all of the rows.
+    """
+
+    def __init__(
+        self, writer: PostgresBulkWriter, transfers: Rows, entries: Rows, commands: int
+    ) -> None:
+        self._writer = writer
+        self._rows = {"ledger_entries": entries, "ledger_transfers": transfers}
+        self._sent = {"ledger_entries": 0, "ledger_transfers": 0}
+        self._switch_at = commands // 2
+        self._streaming = commands >= _STREAM_MIN_COMMANDS
+        self._copy = ExitStack()
+        self._table = "ledger_entries"
+        self._write_row: Callable[[tuple[Any, ...]], None] = _no_row
+
+    def __enter__(self) -> _PostgresRowStream:
+        if self._streaming:
+            self._open("ledger_entries")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if exc[0] is not None:
+            self._copy.__exit__(*exc)  # the COPY is abandoned with the batch
+            return
+        if self._streaming:
+            self._send(1)
+            self._copy.close()
+        for table, rows in self._rows.items():
+            if len(rows) > self._sent[table]:
+                self._writer._copy(table, _COLUMNS[table], rows[self._sent[table] :])
+
+    def pump(self, done: int) -> None:
+        if not self._streaming:
+            return
+        self._send(_STREAM_ROWS)
+        if self._table == "ledger_entries" and done >= self._switch_at:
+            self._send(1)
+            self._copy.close()  # ends the COPY once the server has taken it all
+            self._open("ledger_transfers")
+            self._send(1)
+
+    def _open(self, table: str) -> None:
+        self._copy = ExitStack()
+        copy = self._copy.enter_context(self._writer.copying(table, _COLUMNS[table]))
+        self._table, self._write_row = table, copy.write_row
+
+    def _send(self, at_least: int) -> None:
+        rows, sent = self._rows[self._table], self._sent[self._table]
+        if len(rows) - sent >= at_least:
+            write_row = self._write_row
+            for row in rows[sent:]:
+                write_row(row)
+            self._sent[self._table] = len(rows)
+
+
+def _no_row(row: tuple[Any, ...]) -> None:
+    raise AssertionError("no COPY is open")
+
+
+_COLUMNS = {"ledger_entries": ENTRY_COLUMNS, "ledger_transfers": TRANSFER_COLUMNS}
 
 
 def _pg_array(values: Sequence[str | int]) -> str:
