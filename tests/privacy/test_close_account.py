@@ -178,12 +178,28 @@ def test_the_database_files_keep_no_trace_of_the_destroyed_key(
 def test_a_holder_without_second_factor_closes_with_the_password(
     client: TestClient, holder: Callable[..., Person], container: Container
 ) -> None:
+    from anxin.models import Mandate
+    from anxin.wallet.merchants import create_merchant
+
     bob = holder(name="包小白")
+    now = container.clock.now()
+    with UnitOfWork(container.database) as uow:
+        shop = create_merchant(uow.session, container.keys.vault(), name="Tea House",
+                               webhook_url=None, now=now).merchant  # fmt: skip
+        uow.session.add(Mandate(
+            id=uuid.uuid4(), merchant_id=shop.id, holder_id=uuid.UUID(bob.user_id),
+            currency="CNY", max_per_debit=5000, frequency="monthly", debits_per_period=1,
+            ends_at=now + timedelta(days=365), description="tea club", status="active",
+            created_at=now, accepted_at=now, cancelled_at=None, cancelled_by=None,
+        ))  # fmt: skip
+        uow.commit()
     closed = _close(client, bob)
     assert closed.status_code == 200, closed.text
     assert closed.json()["payouts"] == []
     with UnitOfWork(container.database, write=False) as uow:
         assert verify_ledger(uow.session.connection()).ok
+        [mandate] = uow.session.scalars(select(Mandate)).all()
+        assert (mandate.status, mandate.cancelled_by) == ("cancelled", "holder")
 
 
 def test_nothing_may_be_in_flight(

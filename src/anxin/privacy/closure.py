@@ -181,6 +181,17 @@ def _goodbye(session: Session, vault: Vault, user: User, payouts: list[Payout],
     return owner
 
 
+def _cancel_mandates(session: Session, vault: Vault, user: User, now: datetime) -> None:
+    """Merchants learn (by webhook) that they can no longer debit a closed account."""
+    from anxin.models import Mandate
+    from anxin.wallet import mandates
+
+    for mandate in session.scalars(
+        select(Mandate).where(Mandate.holder_id == user.id, Mandate.status != "cancelled")
+    ):
+        mandates.cancel_by_holder(session, vault, user, mandate, now)
+
+
 def _erase_identity(session: Session, hasher: PasswordHasher, user: User, now: datetime) -> None:
     uid = user.id
     sessions.revoke_all(session, uid, now)
@@ -232,6 +243,7 @@ def close_account(
         account.owner_ref = pseudonym
     session.execute(update(WalletAccount).where(WalletAccount.owner == owner)
                     .values(owner=pseudonym, user_id=None))  # fmt: skip
+    _cancel_mandates(session, vault, user, now)
     retain_until = now + timedelta(days=settings.closure_retention_days)
     notice_owner = _goodbye(session, vault, user, payouts, retain_until, now)
     _erase_identity(session, hasher, user, now)
