@@ -15,7 +15,7 @@ from anxin.audit.chain import GENESIS, content_digest, entry_hash
 from anxin.kit.clock import SystemClock
 from anxin.kit.db import Database
 from anxin.kit.unit_of_work import UnitOfWork
-from anxin.models import AuditEntry, AuditHead
+from anxin.models import AuditEntry, AuditHead, User
 
 NOW = SystemClock().now().replace(microsecond=123456)
 
@@ -137,3 +137,52 @@ def test_concurrent_appends_form_one_gapless_chain(database: Database) -> None:
     for entry in rows:
         assert entry.prev_hash == previous
         previous = entry.hash
+
+
+def test_the_head_is_locked_only_after_every_other_write(database: Database) -> None:
+    """A transaction holding the head lock never waits for another row lock: the holder of
+    that row might be waiting for the head (a deadlock). PostgreSQL only: SQLite has one
+    writer at a time anyway."""
+    if database.is_sqlite:
+        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE")
+    import time as clock_time
+
+    from tests.audit.helpers import add_user
+
+    with UnitOfWork(database) as uow:
+        user_id = add_user(uow.session, NOW).id
+        uow.commit()
+    errors: list[BaseException] = []
+    with UnitOfWork(database) as holder:  # B: holds the user's row lock
+        row = holder.session.get(User, user_id)
+        assert row is not None
+        row.failed_passwords += 1
+        holder.session.flush()
+
+        def writer() -> None:  # A: changes the same row and audits it
+            try:
+                with UnitOfWork(database) as uow:
+                    mine = uow.session.get(User, user_id)
+                    assert mine is not None
+                    mine.failed_factors += 1
+                    _append(uow, "a")
+                    uow.commit()
+            except BaseException as error:  # pragma: no cover - reported below
+                errors.append(error)
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        for _ in range(500):  # until A waits for B's row lock
+            with database.engine.connect() as probe:
+                waiting = probe.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )).scalar()  # fmt: skip
+            if waiting:
+                break
+            clock_time.sleep(0.01)
+        _append(holder, "b")
+        holder.commit()  # B needs the head: free, because A waits before taking it
+    thread.join()
+    assert not errors
+    assert sorted(e.event for e in _all(database)) == ["a", "b"]

@@ -79,6 +79,9 @@ def flush(session: Session) -> None:
     """Write queued entries now (the head stays locked until the session commits)."""
     pending: list[_Pending] = session.info.pop(_PENDING, [])
     if pending:
+        # Everything else first: once the head is locked this transaction must only commit,
+        # never wait for another row lock (whose holder may be waiting for the head).
+        session.flush()
         _write(session.connection(), pending)
 
 
