@@ -77,7 +77,6 @@ def test_within_limits_passes() -> None:
         ({"amount": 50_001}, "daily_outflow", 50_000, 50_001),
         ({"amount": 2, "outflow_today": 49_999}, "daily_outflow", 50_000, 50_001),
         ({"amount": 1, "outflow_month": 200_000}, "monthly_outflow", 200_000, 200_001),
-        ({"amount": 1, "balance_after": 100_001}, "balance", 100_000, 100_001),
         ({"currency": "XAU"}, "currency", None, 1_000),
     ],
 )
@@ -90,6 +89,15 @@ def test_each_limit_names_itself(
     assert (error.status, error.code) == (422, "limit_exceeded")
     assert error.extra["limit"] == limit
     assert (error.extra["maximum"], error.extra["attempted"]) == (maximum, attempted)
+
+
+def test_a_balance_above_the_cap_can_still_be_spent() -> None:
+    """A holder over their tier's balance cap (after a downgrade, say) spends it down; the
+    cap only stops money coming in."""
+    outflow(holder(), amount=1, balance_after=100_001)
+    with pytest.raises(LimitExceeded) as caught:
+        limits.check_balance(None, holder(), currency="CNY", balance_after=100_001, policy=POLICY)  # type: ignore[arg-type]
+    assert caught.value.extra["limit"] == "balance"
 
 
 def test_higher_tiers_allow_more() -> None:

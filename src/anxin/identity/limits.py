@@ -123,7 +123,9 @@ def check_outflow(
     """Raise ``LimitExceeded`` (naming the limit) if paying ``amount`` out is not allowed.
 
     ``outflow_today``/``outflow_month`` are what already left the holder's wallets in
-    ``currency`` today and this month, before this payment.
+    ``currency`` today and this month, before this payment. ``balance_after`` is not limited
+    here: a balance above the tier's cap (say, after a downgrade) must never stop the holder
+    from spending it down.
     """
     policy = _policy(policy)
     limits = _limits(policy, user, currency, amount)
@@ -140,7 +142,6 @@ def check_outflow(
                 f"payments {period} would total {attempted}, above {who} of {maximum} {currency}",
                 limit=limit, currency=currency, maximum=maximum, attempted=attempted,
             )  # fmt: skip
-    check_balance(session, user, currency=currency, balance_after=balance_after, policy=policy)
 
 
 @dataclass(frozen=True)
