@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from anxin.api.deps import Container
 from anxin.identity.passwords import PasswordHasher
-from anxin.kit.clock import ManualClock
+from anxin.kit.clock import ManualClock, SystemClock
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.models.insider import AuditEntry, ComplianceAlert
 from anxin.privacy import honeytokens
@@ -100,7 +100,7 @@ def test_an_export_needs_a_second_approver_and_carries_a_watermark(
     assert len(rows) == 3  # the two holders and the canary
     real = {r["id"]: r for r in rows if r["id"] in (h1.user_id, h2.user_id)}
     assert real[h1.user_id]["display_name"] == "张三明"
-    assert real[h1.user_id]["phone"] == h1.identifier.replace("+86", "+86")
+    assert real[h1.user_id]["phone"] == h1.identifier
     assert real[h2.user_id]["status"] == "active"
     refs = {r["row_ref"] for r in rows}
     assert len(refs) == 3 and all(len(ref) == 20 for ref in refs)
@@ -257,3 +257,27 @@ def test_a_leaked_file_is_traced_to_its_export_and_requester(
     agent = client.post("/v1/staff/exports/trace", json={"content": content},
                         headers=people["agent"].headers)  # fmt: skip
     assert agent.status_code == 403
+
+
+def test_the_canary_has_every_field_an_export_can_hold() -> None:
+    import uuid
+
+    from anxin.privacy import export_watermark as marks
+    from anxin.privacy.exports import ALL_FIELDS
+    from anxin.privacy.keyring import generate_keyring
+    from anxin.privacy.keys import KeyService
+
+    vault = KeyService(generate_keyring(development=False)).vault()
+    export_id = uuid.uuid4()
+    now = SystemClock().now()
+    made = marks.canary(vault, export_id, 10, email_domain="canary.example", created=now)
+    assert set(ALL_FIELDS) <= set(made.values)
+    assert made == marks.canary(vault, export_id, 10, email_domain="canary.example", created=now)
+    assert 0 <= made.position <= 10
+    number = made.values["id_number"]
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    check = "10X98765432"[sum(int(d) * w for d, w in zip(number[:17], weights, strict=True)) % 11]
+    assert len(number) == 18 and number[-1] == check
+    assert number[6:14] == made.values["date_of_birth"].replace("-", "")
+    other = marks.canary(vault, uuid.uuid4(), 10, email_domain="canary.example", created=now)
+    assert other.values["id"] != made.values["id"] and other.values["email"] != made.values["email"]

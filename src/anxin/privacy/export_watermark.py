@@ -112,6 +112,7 @@ def canary(
         "id_number": _resident_id(_REGIONS[region], birth, (number >> 88) % 1000),
         "date_of_birth": birth.isoformat(), "address": _PLACES[region], "nationality": "CN",
     }  # fmt: skip
+    values["id_type"], values["id_number_last4"] = "resident_id", values["id_number"][-4:]
     values["phone_masked"] = values["phone"][3:6] + "****" + values["phone"][-4:]
     local, _, domain = values["email"].partition("@")
     values["email_masked"] = f"{local[:1]}***@{domain}"
