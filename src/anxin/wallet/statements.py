@@ -18,8 +18,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Row, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from anxin.ledger.assets import get_asset
@@ -78,97 +79,84 @@ class Filters:
         )
 
 
-def _entries(session: Session, account_id: uuid.UUID, f: Filters,
-             before: tuple[datetime, int] | None) -> Iterator[Entry]:  # fmt: skip
-    """The account's journal entries, newest first, in chunks."""
-    position = tuple_(Entry.created_at, Entry.seq)
+_T = Transfer.__table__.alias("t")
+_H = Transfer.__table__.alias("h")  # the hold a post resolves
+_E = Entry.__table__
+
+
+def _rows(session: Session, account_id: uuid.UUID, f: Filters,
+          before: tuple[datetime, int] | None) -> Iterator[Row[Any]]:  # fmt: skip
+    """The account's journal entries newest first, each with its transfer and, for a post,
+    the hold it posts: one indexed query per chunk, plain rows (no ORM objects)."""
+    position = tuple_(_E.c.created_at, _E.c.seq)
+    columns = (
+        _E.c.created_at, _E.c.seq, _E.c.side, _E.c.posted, _E.c.debits_posted,
+        _E.c.credits_posted, _T.c.id, _T.c.action, _T.c.status, _T.c.amount, _T.c.kind,
+        _T.c.reference, _T.c.metadata, _H.c.id.label("h_id"), _H.c.kind.label("h_kind"),
+        _H.c.reference.label("h_reference"), _H.c.metadata.label("h_metadata"),
+    )  # fmt: skip
     while True:
-        query = select(Entry).where(Entry.account_id == account_id)
+        query = (
+            select(*columns)
+            .join(_T, _T.c.id == _E.c.transfer_id)
+            .outerjoin(_H, _H.c.id == _T.c.pending_id)
+            .where(_E.c.account_id == account_id)
+        )
         if f.since is not None:
-            query = query.where(Entry.created_at >= f.since)
+            query = query.where(_E.c.created_at >= f.since)
         if f.until is not None:
-            query = query.where(Entry.created_at < f.until)
+            query = query.where(_E.c.created_at < f.until)
         if before is not None:
             query = query.where(position < tuple_(*before))
-        rows = list(session.scalars(
-            query.order_by(Entry.created_at.desc(), Entry.seq.desc()).limit(_CHUNK)
-        ))  # fmt: skip
+        rows: list[Row[Any]] = list(
+            session.execute(query.order_by(_E.c.created_at.desc(), _E.c.seq.desc()).limit(_CHUNK))
+        )
         yield from rows
         if len(rows) < _CHUNK:
             return
         before = (rows[-1].created_at, rows[-1].seq)
 
 
-def _transfers(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Transfer]:
-    if not ids:
-        return {}
-    return {t.id: t for t in session.scalars(select(Transfer).where(Transfer.id.in_(ids)))}
-
-
 def _lines(session: Session, account_id: uuid.UUID, asset: str, f: Filters,
            before: tuple[datetime, int] | None) -> Iterator[Line]:  # fmt: skip
-    batch: list[Entry] = []
     current: Line | None = None
-    for entry in _entries(session, account_id, f, before):
-        batch.append(entry)
-        if len(batch) == _CHUNK:
-            finished, current = _build(session, batch, asset, current)
-            yield from finished
-            batch = []
-    finished, current = _build(session, batch, asset, current)
-    yield from finished
-    if current is not None:
-        yield current
-
-
-def _build(session: Session, batch: list[Entry], asset: str,
-           current: Line | None) -> tuple[list[Line], Line | None]:  # fmt: skip
-    """Lines for a slice of entries (newest first), and the last line, which the next
-    slice may still add legs to."""
-    transfers = _transfers(session, {e.transfer_id for e in batch})
-    holds = _transfers(
-        session, {t.pending_id for t in transfers.values() if t.pending_id is not None}
-    )
-    finished: list[Line] = []
-    for entry in batch:
-        transfer = transfers[entry.transfer_id]
-        if transfer.action in ("void", "expire"):
+    for row in _rows(session, account_id, f, before):
+        if row.action in ("void", "expire"):
             continue
-        if transfer.action == "hold" and transfer.status != "pending":
+        if row.action == "hold" and row.status != "pending":
             continue  # posted (its post is the line) or released (nothing moved)
-        about = holds.get(transfer.pending_id, transfer) if transfer.pending_id else transfer
-        size = entry.posted if transfer.action == "post" else transfer.amount
+        held = row.h_id is not None
+        about_id, kind = (row.h_id, row.h_kind) if held else (row.id, row.kind)
+        reference = row.h_reference if held else row.reference
+        size = row.posted if row.action == "post" else row.amount
         joins = (
-            current is not None and about.reference is not None
-            and current.reference == about.reference
-            and (about.kind == "fee" or current.type == "fee")
+            current is not None and reference is not None and current.reference == reference
+            and (kind == "fee" or current.type == "fee")
         )  # fmt: skip
         if not joins:
             if current is not None:
-                finished.append(current)
+                yield current
             current = Line(
-                id=about.id, at=entry.created_at, type=about.kind,
-                status="pending" if transfer.action == "hold" else "completed", amount=0,
-                fee=0, counterparty=None, category="fees", asset=asset,
-                balance_after=entry.credits_posted - entry.debits_posted,
-                reference=about.reference, note=None,
+                id=about_id, at=row.created_at, type=kind,
+                status="pending" if row.action == "hold" else "completed", amount=0, fee=0,
+                counterparty=None, category="fees", asset=asset,
+                balance_after=row.credits_posted - row.debits_posted, reference=reference,
+                note=None,
             )  # fmt: skip
         assert current is not None
-        current.position = (entry.created_at, entry.seq)
-        if about.kind == "fee":
+        current.position = (row.created_at, row.seq)
+        if kind == "fee":
             current.fee += size
-        else:
-            _describe(current, about, transfer, size if entry.side == "C" else -size)
-    return finished, current
-
-
-def _describe(line: Line, about: Transfer, transfer: Transfer, amount: int) -> None:
-    meta = about.meta or {}
-    line.type, line.amount, line.id = about.kind, amount, about.id
-    line.counterparty = _text(meta.get("counterparty"))
-    line.note = _text(meta.get("note"))
-    fallback = "refunds" if transfer.action == "reverse" else "other"
-    line.category = _text(meta.get("category")) or DEFAULT_CATEGORY.get(about.kind, fallback)
+            continue
+        meta = (row.h_metadata if held else row.metadata) or {}
+        current.type, current.id = kind, about_id
+        current.amount = size if row.side == "C" else -size
+        current.counterparty = _text(meta.get("counterparty"))
+        current.note = _text(meta.get("note"))
+        fallback = "refunds" if row.action == "reverse" else "other"
+        current.category = _text(meta.get("category")) or DEFAULT_CATEGORY.get(kind, fallback)
+    if current is not None:
+        yield current
 
 
 def _text(value: object) -> str | None:
@@ -180,12 +168,18 @@ def _outside_fees(session: Session, lines: list[Line]) -> None:
     wanted = {x.reference for x in lines if x.fee == 0 and x.reference and x.type != "fee"}
     if not wanted:
         return
-    rows = session.execute(
-        select(FeeCharge.reference, func.sum(FeeCharge.fee))
-        .where(FeeCharge.reference.in_(wanted), FeeCharge.released_at.is_(None))
-        .group_by(FeeCharge.reference)
-    ).all()
-    found = {reference: int(total or 0) for reference, total in rows}
+    found: dict[str, int] = {}
+    ordered = sorted(r for r in wanted if r is not None)
+    for start in range(0, len(ordered), 900):
+        rows = session.execute(
+            select(FeeCharge.reference, func.sum(FeeCharge.fee))
+            .where(
+                FeeCharge.reference.in_(ordered[start : start + 900]),
+                FeeCharge.released_at.is_(None),
+            )
+            .group_by(FeeCharge.reference)
+        ).all()
+        found.update({reference: int(total or 0) for reference, total in rows})
     for line in lines:
         if line.fee == 0 and line.reference in found:
             line.fee = found[line.reference]
