@@ -10,43 +10,18 @@ one commit instead of from fine-grained locks.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select
 
 from anxin.ledger.apply import AccountState, BatchApplier, TransferState, referenced_ids
 from anxin.ledger.bulk import BulkWriter, bulk_writer
 from anxin.ledger.commands import Command, CommandResult, ExpireOp
-from anxin.models import Account, ChainHead, IdempotencyKey, Transfer
+from anxin.models import Transfer
 
-accounts_table = Account.__table__
 transfers_table = Transfer.__table__
-keys_table = IdempotencyKey.__table__
-head_table = ChainHead.__table__
-
-# Bound parameters per statement stay well under SQLite's and PostgreSQL's limits.
-_CHUNK = 900
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-def _is_sqlite(connection: Connection) -> bool:
-    return connection.dialect.name == "sqlite"
-
-
-def lock_head(connection: Connection) -> tuple[int, bytes, datetime | None]:
-    query = select(head_table.c.last_seq, head_table.c.last_hash, head_table.c.last_at).where(
-        head_table.c.id == 1
-    )
-    if not _is_sqlite(connection):  # SQLite's BEGIN IMMEDIATE already serialises writers
-        query = query.with_for_update()
-    row = connection.execute(query).one()
-    return int(row.last_seq), bytes(row.last_hash), row.last_at
 
 
 def _load_accounts(writer: BulkWriter, ids: set[uuid.UUID]) -> dict[uuid.UUID, AccountState]:
@@ -76,17 +51,12 @@ def _load_transfers(writer: BulkWriter, ids: set[uuid.UUID]) -> dict[uuid.UUID, 
 
 
 def _load_keys(
-    connection: Connection, claims: set[tuple[str, str]]
+    writer: BulkWriter, claims: set[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
-    found: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
-    k = keys_table.c
-    for chunk in _chunks(sorted(claims)):
-        query = select(k.scope, k.key, k.fingerprint, k.result).where(
-            tuple_(k.scope, k.key).in_(chunk)
-        )
-        for row in connection.execute(query):
-            found[(row.scope, row.key)] = (row.fingerprint, row.result)
-    return found
+    return {
+        (scope, key): (fingerprint, result)
+        for scope, key, fingerprint, result in writer.load_keys(sorted(claims))
+    }
 
 
 def apply_batch(
@@ -97,15 +67,15 @@ def apply_batch(
     The result list matches ``commands`` one to one. Rejected operations leave nothing
     behind but, for a keyed command, the stored rejection that a replay will return.
     """
-    last_seq, last_hash, last_at = lock_head(connection)
+    writer = bulk_writer(connection)
+    last_seq, last_hash, last_at = writer.lock_head()
     # The journal's time never runs backwards, even if clocks differ between processes.
     if last_at is not None and now < last_at:
         now = last_at
     claims = {
         (c.idempotency.scope, c.idempotency.key) for c in commands if c.idempotency is not None
     }
-    stored = _load_keys(connection, claims) if claims else {}
-    writer = bulk_writer(connection)
+    stored = _load_keys(writer, claims) if claims else {}
     account_ids, transfer_ids = referenced_ids(list(commands))
     transfers = _load_transfers(writer, transfer_ids) if transfer_ids else {}
     for transfer in transfers.values():
@@ -133,8 +103,9 @@ def apply_batch(
             outcome = CommandResult(outcomes=applier.apply(command))
             results.append(outcome)
             if claim is not None:
-                stored[(claim.scope, claim.key)] = (claim.fingerprint, outcome.to_json())
-                new_keys.append((claim.scope, claim.key, claim.fingerprint, outcome.to_json(), now))
+                stored_result = outcome.to_json()
+                stored[(claim.scope, claim.key)] = (claim.fingerprint, stored_result)
+                new_keys.append((claim.scope, claim.key, claim.fingerprint, stored_result, now))
             # Between commands no linked group is open: every row so far is final.
             stream.pump(done)
     _write(writer, applier, new_keys)

@@ -14,6 +14,7 @@ so the engine's retry rules see one kind of error.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime
@@ -50,6 +51,17 @@ _PG_TRANSFERS = (
     "replace(destination_id::text, '-', ''), asset, amount, settled_amount, expires_at "
     "FROM ledger_transfers WHERE id = ANY(%s::uuid[])"
 )
+_SQLITE_HEAD = "SELECT last_seq, last_hash, last_at FROM ledger_head WHERE id = 1"
+# Every ledger writer, in any process, locks this row first (see batch.py).
+_PG_HEAD = _SQLITE_HEAD + " FOR UPDATE"
+_SQLITE_KEYS = (
+    "SELECT scope, key, fingerprint, result FROM ledger_idempotency_keys "
+    "WHERE (scope, key) IN (VALUES {marks})"
+)
+_PG_KEYS = (
+    "SELECT scope, key, fingerprint, result FROM ledger_idempotency_keys "
+    "WHERE (scope, key) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+)
 _HEAD_UPDATE = "UPDATE ledger_head SET last_seq = {p}, last_hash = {p}, last_at = {p} WHERE id = 1"
 
 # Bound parameters per statement stay well under SQLite's limit (999 in old builds).
@@ -64,8 +76,14 @@ class RowStream(Protocol):
         """``done`` commands of the batch are applied: every row made so far is final."""
 
 
+Head = tuple[int, bytes, datetime | None]
+StoredKey = tuple[str, str, str, dict[str, Any]]  # scope, key, fingerprint, result
+
+
 class BulkWriter(Protocol):
     def render_time(self, moment: datetime) -> str: ...
+    def lock_head(self) -> Head: ...
+    def load_keys(self, claims: Sequence[tuple[str, str]]) -> list[StoredKey]: ...
     def load_accounts(self, hexes: Sequence[str]) -> list[tuple[Any, ...]]: ...
     def load_transfers(self, hexes: Sequence[str]) -> list[tuple[Any, ...]]: ...
     def insert_transfers(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
@@ -100,6 +118,22 @@ class SQLiteBulkWriter(_DriverAccess):
     def render_time(self, moment: datetime) -> str:
         # SQLAlchemy's storage format for SQLite DATETIME, in UTC (see kit.types.UTCDateTime).
         return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def lock_head(self) -> Head:
+        # BEGIN IMMEDIATE already took the database's write lock: a plain read will do.
+        with self._statement(_SQLITE_HEAD):
+            seq, digest, at = self._raw.execute(_SQLITE_HEAD).fetchone()
+        return int(seq), bytes(digest), None if at is None else _sqlite_time(at)
+
+    def load_keys(self, claims: Sequence[tuple[str, str]]) -> list[StoredKey]:
+        rows: list[StoredKey] = []
+        for start in range(0, len(claims), _CHUNK // 2):
+            chunk = claims[start : start + _CHUNK // 2]
+            statement = _SQLITE_KEYS.format(marks=", ".join(["(?, ?)"] * len(chunk)))
+            with self._statement(statement):
+                found = self._raw.execute(statement, [v for c in chunk for v in c]).fetchall()
+            rows += [(scope, key, fp, json.loads(result)) for scope, key, fp, result in found]
+        return rows
 
     def _select_in(self, sql: str, hexes: Sequence[str]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
@@ -177,6 +211,15 @@ class PostgresBulkWriter(_DriverAccess):
             cursor.execute(sql, params)
             rows: list[tuple[Any, ...]] = cursor.fetchall()
             return rows
+
+    def lock_head(self) -> Head:
+        [(seq, digest, at)] = self._select(_PG_HEAD, ())
+        return int(seq), bytes(digest), None if at is None else at.astimezone(UTC)
+
+    def load_keys(self, claims: Sequence[tuple[str, str]]) -> list[StoredKey]:
+        # Keys may hold any printable character: psycopg quotes these arrays itself.
+        scopes, keys = [c[0] for c in claims], [c[1] for c in claims]
+        return [(s, k, fp, result) for s, k, fp, result in self._select(_PG_KEYS, (scopes, keys))]
 
     def load_accounts(self, hexes: Sequence[str]) -> list[tuple[Any, ...]]:
         return self._select(_PG_ACCOUNTS, (_pg_array(hexes),))
