@@ -10,6 +10,7 @@ temporary SQLite file, or a temporary database on the given PostgreSQL server).
 from __future__ import annotations
 
 import gc
+import itertools
 import random
 import statistics
 import tempfile
@@ -20,6 +21,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -32,13 +34,14 @@ from anxin.cli.context import CliError, console
 from anxin.kit.clock import SystemClock
 from anxin.kit.db import Database
 from anxin.kit.unit_of_work import UnitOfWork
-from anxin.ledger.commands import Command, CommandResult, TransferOp
+from anxin.ledger.commands import Command, CommandResult, IdempotencyClaim, TransferOp
 from anxin.ledger.engine import LedgerEngine
 from anxin.ledger.service import create_account
 from anxin.ledger.verify import verify_ledger
 
 # Transfers pre-generated per run (all clients together); requests cycle through them.
 _POOL_TRANSFERS = 200_000
+_FINGERPRINT = "0" * 64  # the engine only compares it with a replay's
 
 app = typer.Typer(help="Benchmarks that print numbers.", no_args_is_help=True)
 
@@ -82,6 +85,8 @@ def bench_ledger(
     window: Annotated[int, typer.Option(min=1, help="Requests each client keeps in flight")] = 64,
     per_request: Annotated[int, typer.Option(min=1, max=1000,
                                              help="Transfers per request")] = 1,
+    keys: Annotated[bool, typer.Option(help="Give every request its own idempotency key, "
+                                            "as API requests have")] = False,
 ) -> None:  # fmt: skip
     """Apply random transfers through the engine and print transfers/s and commit latency."""
     clock = SystemClock()
@@ -92,14 +97,15 @@ def bench_ledger(
             engine = LedgerEngine(database, clock=clock).start()
             try:
                 ids = _setup(database, engine, accounts)
-                stats = _measure(engine, ids, seconds, clients, window, per_request)
+                load = _Load(clients, window, per_request, keys, accounts)
+                stats = _measure(engine, ids, seconds, load)
             finally:
                 engine.stop()
             with database.connect(write=False) as connection:
                 report = verify_ledger(connection)
         finally:
             database.dispose()
-    _print(db, stats, report.ok, clients, window, per_request, accounts)
+    _print(db, stats, report.ok, load)
     if not report.ok:
         raise CliError("ledger verify failed after the benchmark: " + report.problems[0])
 
@@ -114,6 +120,15 @@ def _setup(database: Database, engine: LedgerEngine, count: int) -> list[uuid.UU
         ops = tuple(TransferOp(funding.id, i, 10**12, "CNY") for i in ids[start : start + 1000])
         engine.execute(Command(ops, linked=False))
     return ids
+
+
+@dataclass(frozen=True)
+class _Load:
+    clients: int
+    window: int
+    per_request: int
+    keys: bool
+    accounts: int
 
 
 class _Stats:
@@ -145,27 +160,29 @@ def _workload(
     return pools
 
 
-def _measure(
-    engine: LedgerEngine, ids: list[uuid.UUID], seconds: float, clients: int, window: int,
-    per_request: int,
-) -> _Stats:  # fmt: skip
+def _measure(engine: LedgerEngine, ids: list[uuid.UUID], seconds: float, load: _Load) -> _Stats:
     stats = _Stats()
     lock = threading.Lock()
     stop_at = 0.0
-    start_gate = threading.Barrier(clients + 1)
-    pools = _workload(ids, clients, per_request)
+    start_gate = threading.Barrier(load.clients + 1)
+    pools = _workload(ids, load.clients, load.per_request)
     # Hundreds of thousands of long-lived objects that the cycle collector would otherwise
     # rescan on every full collection during the run: bench overhead, not engine work.
     gc.freeze()
 
-    def client(pool: list[Command]) -> None:
+    def client(number: int, pool: list[Command]) -> None:
         outstanding: deque[Future[CommandResult]] = deque()
         done = rejected = 0
+        sent = itertools.count()
         start_gate.wait()
         while time.perf_counter() < stop_at:
-            for command in pool:
+            for planned in pool:
+                command = planned
+                if load.keys:  # a fresh key per request: a replay would not be new work
+                    key = IdempotencyClaim("bench", f"{number}-{next(sent)}", _FINGERPRINT)
+                    command = Command(planned.operations, linked=False, idempotency=key)
                 outstanding.append(engine.submit(command))
-                if len(outstanding) >= window:
+                if len(outstanding) >= load.window:
                     outcomes = outstanding.popleft().result().outcomes
                     ok = sum(1 for o in outcomes if "transfer" in o)
                     done, rejected = done + ok, rejected + len(outcomes) - ok
@@ -179,7 +196,7 @@ def _measure(
             stats.transfers += done
             stats.rejected += rejected
 
-    threads = [threading.Thread(target=client, args=(pool,)) for pool in pools]
+    threads = [threading.Thread(target=client, args=item) for item in enumerate(pools)]
     for thread in threads:
         thread.start()
     engine.commit_latencies.clear()
@@ -196,18 +213,17 @@ def _measure(
     return stats
 
 
-def _print(
-    db: str, stats: _Stats, verified: bool, clients: int, window: int, per_request: int,
-    accounts: int,
-) -> None:  # fmt: skip
+def _print(db: str, stats: _Stats, verified: bool, load: _Load) -> None:
     rate = stats.transfers / stats.elapsed
     lat = [x * 1000 for x in stats.latencies]
     backend = "SQLite (WAL, synchronous=FULL)" if db.startswith("sqlite") else (
         "PostgreSQL (synchronous_commit=on)")  # fmt: skip
     table = Table(title="anxin bench ledger", show_header=False)
     table.add_row("database", backend)
-    table.add_row("load", f"{clients} clients x {window} in flight, {per_request} transfer(s) "
-                          f"per request, {accounts} accounts")  # fmt: skip
+    keyed = ", each with an idempotency key" if load.keys else ""
+    table.add_row("load", f"{load.clients} clients x {load.window} in flight, "
+                          f"{load.per_request} transfer(s) per request{keyed}, "
+                          f"{load.accounts} accounts")  # fmt: skip
     table.add_row("duration", f"{stats.elapsed:.1f} s")
     table.add_row("transfers committed", f"{stats.transfers}")
     table.add_row("transfers rejected", f"{stats.rejected}")
