@@ -213,3 +213,47 @@ def test_the_commands(
     assert code == 0 and "0 pending order(s)" in out
     code, out = anxin("wallet", "expire-points")
     assert code == 0 and "expired 0 point(s)" in out
+
+
+def test_other_payouts_match_ledger_transfers_by_reference(
+    container: Container, rail: SimulatedBankRail,
+) -> None:  # fmt: skip
+    """Account-closure payouts go to the bank without a withdrawal order: the ledger must
+    show the money moving to the bank settlement account under the same reference."""
+    from anxin.kit.unit_of_work import UnitOfWork
+    from anxin.ledger.commands import TransferOp
+    from anxin.wallet import accounts, moves
+    from anxin.wallet.funding import Instruction
+
+    now = container.clock.now()
+    with UnitOfWork(container.database) as uow:
+        held = accounts.system_account(uow.session, "compensation", "CNY", now)
+        bank = accounts.system_account(uow.session, "bank_settlement", "CNY", now)
+        moves.apply_linked(uow.session, [
+            TransferOp(held.id, bank.id, 80_00, "CNY", reference="closure-payout:a"),
+            TransferOp(held.id, bank.id, 10_00, "CNY", reference="closure-payout:b"),
+        ], now)  # fmt: skip
+        uow.commit()
+    for reference, amount in (("closure-payout:a", 80_00), ("closure-payout:b", 11_00),
+                              ("closure-payout:c", 5_00)):  # fmt: skip
+        sent = rail.submit(
+            Instruction(
+                reference,
+                "payout",
+                "CNY",
+                amount,
+                "bank_account",
+                "6222021234567890",
+                "****7890",
+                reference,
+            ),
+            now,
+        )
+        rail.settle(sent.provider_ref, now)
+    report = run_once(container, rail)
+    assert report.matched == 1
+    assert sorted((e.kind, e.ledger_amount, e.bank_amount) for e in report.new_exceptions) == [
+        ("amount_mismatch", 10_00, 11_00),
+        ("paid_not_debited", 0, 5_00),
+    ]
+    assert all(e.user_id is None for e in report.new_exceptions)  # no holder to tell

@@ -31,7 +31,13 @@ from anxin.kit.errors import Conflict, NotFound, Unprocessable
 from anxin.kit.ids import new_id, parse_id
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger.commands import Operation, TransferOp, VoidOp
-from anxin.models import FundingOrder, ReconciliationException, ReconciliationRun, User
+from anxin.models import (
+    FundingOrder,
+    ReconciliationException,
+    ReconciliationRun,
+    Transfer,
+    User,
+)
 from anxin.privacy.vault import Vault
 from anxin.wallet import accounts, fees, messages, moves, notify, staff_log
 from anxin.wallet.funding import Direction, FundingProvider, SettlementRecord
@@ -126,6 +132,25 @@ def _tell(session: Session, vault: Vault, holder: User, row: ReconciliationExcep
     )  # fmt: skip
 
 
+def _moved_by_reference(session: Session, record: SettlementRecord) -> int:
+    """What posted ledger transfers with the record's reference moved out of (collection)
+    or into (payout) the bank settlement account."""
+    bank = accounts.system_account(session, "bank_settlement", record.asset, record.settled_at)
+    t = Transfer
+    side = t.source_id if record.direction == "collection" else t.destination_id
+    moved = 0
+    for action, status, amount, settled in session.execute(
+        select(t.action, t.status, t.amount, t.settled_amount).where(
+            t.reference == record.reference, side == bank.id
+        )
+    ):
+        if action == "transfer" and status == "posted":
+            moved += amount - settled  # less what was reversed since
+        elif action == "hold" and status == "posted":
+            moved += settled
+    return moved
+
+
 def _check_record(session: Session, vault: Vault, report: RunReport, record: SettlementRecord,
                   now: datetime) -> None:  # fmt: skip
     report.records_checked += 1
@@ -136,7 +161,21 @@ def _check_record(session: Session, vault: Vault, report: RunReport, record: Set
     if record.status != "settled":
         return  # a failed record moved no money; a completed order is caught below
     lost_kind = "taken_not_credited" if record.direction == "collection" else "paid_not_debited"
-    if order is None or order.status in ("pending", "failed"):
+    if order is None:
+        # Not a top-up or withdrawal: other parts of Anxin (account-closure payouts) send
+        # their own instructions; the ledger must then show the same money moving against
+        # the bank settlement account under the record's reference.
+        moved = _moved_by_reference(session, record)
+        if moved == record.amount:
+            report.matched += 1
+            return
+        _flag(
+            session, vault, report, kind=lost_kind if moved == 0 else "amount_mismatch",
+            order=None, record=record, ledger_amount=moved, bank_amount=record.amount,
+            asset=record.asset, now=now,
+        )  # fmt: skip
+        return
+    if order.status in ("pending", "failed"):
         _flag(
             session, vault, report, kind=lost_kind, order=order, record=record,
             ledger_amount=0, bank_amount=record.amount, asset=record.asset, now=now,
