@@ -9,9 +9,8 @@ one commit instead of from fine-grained locks.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -61,18 +60,13 @@ def _load_keys(
 
 
 def apply_batch(
-    connection: Connection,
-    commands: Sequence[Command],
-    now: datetime,
-    timings: MutableMapping[str, float] | None = None,
+    connection: Connection, commands: Sequence[Command], now: datetime
 ) -> list[CommandResult]:
     """Apply ``commands`` inside the caller's open transaction; the caller commits.
 
     The result list matches ``commands`` one to one. Rejected operations leave nothing
     behind but, for a keyed command, the stored rejection that a replay will return.
-    ``timings``, if given, accumulates seconds spent loading, applying and writing.
     """
-    started = time.perf_counter()
     writer = bulk_writer(connection)
     last_seq, last_hash, last_at = writer.lock_head()
     # The journal's time never runs backwards, even if clocks differ between processes.
@@ -89,7 +83,6 @@ def apply_batch(
         account_ids.add(transfer.destination_id)
     accounts = _load_accounts(writer, account_ids) if account_ids else {}
 
-    loaded = time.perf_counter()
     applier = BatchApplier(
         accounts=accounts, transfers=transfers, now=now, last_seq=last_seq,
         last_hash=last_hash, render_time=writer.render_time,
@@ -115,15 +108,7 @@ def apply_batch(
                 new_keys.append((claim.scope, claim.key, claim.fingerprint, stored_result, now))
             # Between commands no linked group is open: every row so far is final.
             stream.pump(done)
-        applied = time.perf_counter()
     _write(writer, applier, new_keys)
-    if timings is not None:
-        for phase, seconds in (
-            ("load", loaded - started),
-            ("apply", applied - loaded),
-            ("write", time.perf_counter() - applied),
-        ):
-            timings[phase] = timings.get(phase, 0.0) + seconds
     return results
 
 

@@ -15,7 +15,7 @@ import gc
 import logging
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, InvalidStateError
 from typing import Any
@@ -163,8 +163,6 @@ class LedgerEngine:
         self._checkpointer: _Checkpointer | None = None
         self.batches = 0
         self.commit_latencies: deque[float] = deque(maxlen=100_000)
-        # Writer seconds by phase (load, apply, write, commit, settle), for benchmarks.
-        self.phase_seconds: defaultdict[str, float] = defaultdict(float)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -270,11 +268,7 @@ class LedgerEngine:
             connection = self._conn()
             try:
                 with connection.begin():
-                    results = apply_batch(
-                        connection, commands, self._clock.now(), self.phase_seconds
-                    )
-                    committing = time.perf_counter()
-                self.phase_seconds["commit"] += time.perf_counter() - committing
+                    results = apply_batch(connection, commands, self._clock.now())
                 return results
             except DBAPIError as error:
                 self._drop_connection()
@@ -307,11 +301,6 @@ class LedgerEngine:
         self.batches += 1
         if self._checkpointer is not None:
             self._checkpointer.poke()
-        done = time.perf_counter()
-        self._settle(batch, results)
-        self.phase_seconds["settle"] += time.perf_counter() - done
-
-    def _settle(self, batch: list[_Submission], results: list[CommandResult]) -> None:
         done = time.perf_counter()
         self.commit_latencies.extend([done - s.submitted_at for s in batch])
         # Claims go before results, so a caller that retries its key at once never sees 409.
