@@ -40,11 +40,13 @@ class Gate:
         self.batches: list[int] = []
         real = engine_module.apply_batch
 
-        def gated(connection: Any, commands: list[Command], now: Any) -> list[CommandResult]:
+        def gated(
+            connection: Any, commands: list[Command], *args: Any, **kwargs: Any
+        ) -> list[CommandResult]:
             self.batches.append(len(commands))
             self.entered.set()
             assert self.opened.wait(WAIT)
-            return real(connection, commands, now)
+            return real(connection, commands, *args, **kwargs)
 
         monkeypatch.setattr(engine_module, "apply_batch", gated)
 
