@@ -9,8 +9,10 @@ one commit instead of from fine-grained locks.
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -29,12 +31,11 @@ def _load_accounts(writer: BulkWriter, ids: set[uuid.UUID]) -> dict[uuid.UUID, A
     # rather than parsing a new UUID object per row.
     wanted = {account_id.hex: account_id for account_id in ids}
     found: dict[uuid.UUID, AccountState] = {}
-    for hex_id, asset, negative, status, dp, cp, dpend, cpend in writer.load_accounts(
-        sorted(wanted)
-    ):
+    # No sorting here: PostgreSQL locks in id order by its ORDER BY; SQLite needs none.
+    for hex_id, asset, negative, status, dp, cp, dpend, cpend in writer.load_accounts(list(wanted)):
         account_id = wanted[hex_id]
         found[account_id] = AccountState(
-            account_id, asset, bool(negative), status, dp, cp, dpend, cpend, hex=hex_id
+            account_id, asset, bool(negative), status, dp, cp, dpend, cpend, False, hex_id
         )
     return found
 
@@ -42,7 +43,7 @@ def _load_accounts(writer: BulkWriter, ids: set[uuid.UUID]) -> dict[uuid.UUID, A
 def _load_transfers(writer: BulkWriter, ids: set[uuid.UUID]) -> dict[uuid.UUID, TransferState]:
     wanted = {transfer_id.hex: transfer_id for transfer_id in ids}
     found: dict[uuid.UUID, TransferState] = {}
-    for row in writer.load_transfers(sorted(wanted)):
+    for row in writer.load_transfers(list(wanted)):
         transfer_id = wanted[row[0]]
         found[transfer_id] = TransferState(
             transfer_id, row[1], row[2], uuid.UUID(row[3]), uuid.UUID(row[4]), *row[5:]
@@ -59,6 +60,13 @@ def _load_keys(
     }
 
 
+# Where apply_batch adds up its seconds by phase (load, apply, write), if anywhere. The
+# engine's writer thread sets it; benchmarks print it.
+phase_seconds: ContextVar[MutableMapping[str, float] | None] = ContextVar(
+    "ledger_phase_seconds", default=None
+)
+
+
 def apply_batch(
     connection: Connection, commands: Sequence[Command], now: datetime
 ) -> list[CommandResult]:
@@ -67,6 +75,7 @@ def apply_batch(
     The result list matches ``commands`` one to one. Rejected operations leave nothing
     behind but, for a keyed command, the stored rejection that a replay will return.
     """
+    started = time.perf_counter()
     writer = bulk_writer(connection)
     last_seq, last_hash, last_at = writer.lock_head()
     # The journal's time never runs backwards, even if clocks differ between processes.
@@ -83,6 +92,7 @@ def apply_batch(
         account_ids.add(transfer.destination_id)
     accounts = _load_accounts(writer, account_ids) if account_ids else {}
 
+    loaded = time.perf_counter()
     applier = BatchApplier(
         accounts=accounts, transfers=transfers, now=now, last_seq=last_seq,
         last_hash=last_hash, render_time=writer.render_time,
@@ -108,7 +118,16 @@ def apply_batch(
                 new_keys.append((claim.scope, claim.key, claim.fingerprint, stored_result, now))
             # Between commands no linked group is open: every row so far is final.
             stream.pump(done)
+        applied = time.perf_counter()
     _write(writer, applier, new_keys)
+    timings = phase_seconds.get()
+    if timings is not None:
+        for phase, seconds in (
+            ("load", loaded - started),
+            ("apply", applied - loaded),
+            ("write", time.perf_counter() - applied),
+        ):
+            timings[phase] = timings.get(phase, 0.0) + seconds
     return results
 
 
