@@ -48,7 +48,8 @@ class AccountState:
     def __post_init__(self) -> None:
         if not self.hex:  # loaders pass the hex they read
             self.hex = self.id.hex
-        self.text = str(self.id)
+        h = self.hex  # str(UUID) would format the hex digits again
+        self.text = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def counters(self) -> tuple[int, int, int, int]:
         return (self.debits_posted, self.credits_posted, self.debits_pending, self.credits_pending)
