@@ -1,0 +1,11 @@
+"""``anxin care ...``: the care desk and collective-complaint detection.
+
+Each command lives in its own module (``care_*.py``) and is registered here, so the group
+grows by use case rather than into one long file.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Care desk: tickets, SLA clocks, classifier, collective complaints.")
