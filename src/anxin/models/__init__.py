@@ -2,6 +2,20 @@
 
 from anxin.models.apikey import ApiKey
 from anxin.models.base import Base
+from anxin.models.care import (
+    BusinessCalendar,
+    CalendarDay,
+    ContactRequest,
+    Csat,
+    Dispute,
+    Macro,
+    SlaClock,
+    SlaPolicy,
+    Ticket,
+    TicketEvent,
+    TicketLink,
+    TicketMessage,
+)
 from anxin.models.identity import (
     Challenge,
     Contact,
@@ -122,4 +136,8 @@ __all__ += [
 __all__ += [
     "Approval", "Breach", "BreachHolder", "Closure", "ClosurePayout", "Export", "ExportHolder",
     "StatusAnnouncement",
+]  # fmt: skip
+__all__ += [
+    "BusinessCalendar", "CalendarDay", "ContactRequest", "Csat", "Dispute", "Macro", "SlaClock",
+    "SlaPolicy", "Ticket", "TicketEvent", "TicketLink", "TicketMessage",
 ]  # fmt: skip
