@@ -64,6 +64,22 @@ _RIGHTS: dict[str, frozenset[str]] = {
 }
 ROLE_PERMISSIONS = {r: p | _RIGHTS.get(r, frozenset()) for r, p in ROLE_PERMISSIONS.items()}
 
+# The care desk (docs/care.md).
+PERMISSIONS.update({
+    "care:work": "work tickets: queues, replies, internal notes, phone notes, category, macros",
+    "care:lead": "assign others, merge tickets, manage macros, SLA policies and calendars",
+    "care:disputes": "decide disputes: uphold (the provisional credit stays) or reject",
+    "care:reports": "complaint reports by category, channel, language and agent; yearly report",
+})  # fmt: skip
+_CARE: dict[str, frozenset[str]] = {
+    "agent": frozenset({"care:work"}),
+    "senior_agent": frozenset({"care:work", "care:lead", "care:disputes", "care:reports"}),
+    "risk_officer": frozenset({"care:work", "care:disputes"}),
+    "compliance_officer": frozenset({"care:reports"}),
+    "admin": frozenset({"care:lead", "care:reports"}),
+}
+ROLE_PERMISSIONS = {r: p | _CARE.get(r, frozenset()) for r, p in ROLE_PERMISSIONS.items()}
+
 assert set(ROLE_PERMISSIONS) == set(STAFF_ROLES)
 assert all(p in PERMISSIONS for perms in ROLE_PERMISSIONS.values() for p in perms)
 
