@@ -282,6 +282,11 @@ class Dispute(Base):
     status: Mapped[str] = mapped_column(String(16))
     provisional_transfer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     outcome_transfer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # A merchant payment upheld: the refund that took the money back from the merchant.
+    recovery_refund_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # A rejection: what the holder had already spent of the provisional credit, which the
+    # reversal could not take back (holders' wallets never go negative).
+    unrecovered_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     decision_note: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

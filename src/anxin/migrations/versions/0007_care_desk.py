@@ -247,6 +247,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("provisional_transfer_id", sa.Uuid(), nullable=True),
         sa.Column("outcome_transfer_id", sa.Uuid(), nullable=True),
+        sa.Column("recovery_refund_id", sa.Uuid(), nullable=True),
+        sa.Column("unrecovered_amount", sa.BigInteger(), nullable=False),
         sa.Column("decided_by", sa.Uuid(), nullable=True),
         sa.Column("decision_note", sa.String(length=1000), nullable=True),
         sa.Column("created_at", UTC, nullable=False),
