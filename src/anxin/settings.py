@@ -251,6 +251,21 @@ class Settings(BaseSettings):
         default=14_400, ge=300,
         description="Time for a second compliance officer to approve a breach's notices.",
     )  # fmt: skip
+    # -- care desk intake (docs/care.md) ------------------------------------------------------
+    care_smtp_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="Loopback port (127.0.0.1) of the inbound complaint-email listener, "
+        "started by `anxin serve` or `anxin care smtp` behind the operator's mail server "
+        "(0: no listener).",
+    )  # fmt: skip
+    care_smtp_max_bytes: int = Field(
+        default=10_485_760, ge=1024,
+        description="Largest complaint email accepted (SMTP 552 and a bounce above).",
+    )  # fmt: skip
+    care_chat_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, le=300,
+        description="How often a care chat's event stream sends a keep-alive comment.",
+    )  # fmt: skip
 
     @field_validator("business_timezone")
     @classmethod
