@@ -81,6 +81,9 @@ class Ticket(Base):
     last_agent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set on resolution: a customer message before then reopens the ticket; after it the
+    # ticket is closed (auto-close job) and a new message opens a new ticket.
+    reopen_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     __table_args__ = (
         _known("channel", TICKET_CHANNELS, "channel_known"),
@@ -193,6 +196,11 @@ class SlaPolicy(Base):
     category: Mapped[str | None] = mapped_column(String(24))
     priority: Mapped[str | None] = mapped_column(String(8))
     calendar_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_calendars.id"))
+    # The resolution target's own calendar (24x7 for "within 15 calendar days"); NULL: the
+    # policy's calendar.
+    resolution_calendar_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("care_calendars.id")
+    )
     first_response_minutes: Mapped[int] = mapped_column(Integer)
     next_response_minutes: Mapped[int] = mapped_column(Integer)
     resolution_minutes: Mapped[int] = mapped_column(Integer)

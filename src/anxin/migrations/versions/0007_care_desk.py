@@ -71,6 +71,7 @@ def upgrade() -> None:
         sa.Column("category", sa.String(length=24), nullable=True),
         sa.Column("priority", sa.String(length=8), nullable=True),
         sa.Column("calendar_id", sa.Uuid(), nullable=False),
+        sa.Column("resolution_calendar_id", sa.Uuid(), nullable=True),
         sa.Column("first_response_minutes", sa.Integer(), nullable=False),
         sa.Column("next_response_minutes", sa.Integer(), nullable=False),
         sa.Column("resolution_minutes", sa.Integer(), nullable=False),
@@ -89,6 +90,11 @@ def upgrade() -> None:
             ["calendar_id"],
             ["care_calendars.id"],
             name=op.f("fk_care_sla_policies_calendar_id_care_calendars"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["resolution_calendar_id"],
+            ["care_calendars.id"],
+            name=op.f("fk_care_sla_policies_resolution_calendar_id_care_calendars"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_care_sla_policies")),
     )
@@ -122,6 +128,7 @@ def upgrade() -> None:
         sa.Column("last_agent_at", UTC, nullable=True),
         sa.Column("resolved_at", UTC, nullable=True),
         sa.Column("closed_at", UTC, nullable=True),
+        sa.Column("reopen_until", UTC, nullable=True),
         sa.CheckConstraint(
             "category IN ('unauthorized_debit', 'funds_frozen', 'topup_withdrawal', 'verification_login', 'fees', 'points', 'refund', 'service_quality', 'privacy', 'feature_request', 'other')",
             name=op.f("ck_care_tickets_category_known"),
@@ -183,6 +190,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_care_tickets_holder_id"), ["holder_id"], unique=False)
         batch_op.create_index(
             "ix_care_tickets_queue", ["status", "category", "language"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_care_tickets_reopen_until"), ["reopen_until"], unique=False
         )
 
     op.create_table(
@@ -409,6 +419,7 @@ def downgrade() -> None:
 
     op.drop_table("care_contact_requests")
     with op.batch_alter_table("care_tickets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_care_tickets_reopen_until"))
         batch_op.drop_index("ix_care_tickets_queue")
         batch_op.drop_index(batch_op.f("ix_care_tickets_holder_id"))
         batch_op.drop_index(batch_op.f("ix_care_tickets_created_at"))
