@@ -266,6 +266,12 @@ class Settings(BaseSettings):
         default=15.0, gt=0, le=300,
         description="How often a care chat's event stream sends a keep-alive comment.",
     )  # fmt: skip
+    # -- care desk tickets (docs/care.md) -----------------------------------------------------
+    care_reopen_days: int = Field(
+        default=7, ge=1, le=90,
+        description="Days after resolution in which a customer's reply reopens a ticket; "
+        "after them the ticket closes and a new message opens a new ticket.",
+    )  # fmt: skip
 
     @field_validator("business_timezone")
     @classmethod
