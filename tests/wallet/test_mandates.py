@@ -88,7 +88,7 @@ def test_sign_then_debit_without_asking(
     assert body["mandate_id"] == proposed["id"]
     assert wallet(container, payer)["posted"] == 500_00 - 25_00 - fee_of(25_00)
     assert settlement(container, shop)["posted"] == 25_00
-    assert notices(container, payer)[-1] == "payment.sent"
+    assert notices(container, payer)[-1] == "mandate.debited"
     listed = api.call("GET", "/v1/me/mandates").json()["items"]
     assert [m["id"] for m in listed] == [proposed["id"]]
     # A debit is refundable like any payment.

@@ -62,15 +62,15 @@ def test_security_notices_ignore_the_preferences(
 
     contacts.add_contact(uow.session, vault, user, contacts.parse_contact("phone", "13800001111"),
                          now=START, verified=True)  # fmt: skip
-    notify.money_moved(uow.session, vault, user, "payment.sent", amount=100, asset="CNY",
+    notify.money_moved(uow.session, vault, user, "some.new_kind", amount=100, asset="CNY",
                        now=START, counterparty="Happy Tea", incoming=False)  # fmt: skip
     assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
     notify.security_event(uow.session, vault, user, "wallet.unfrozen", now=START)
     assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
     kinds = list(uow.session.scalars(select(Notification.kind).order_by(Notification.id)))
-    assert kinds == ["payment.sent", "wallet.unfrozen"]
+    assert kinds == ["some.new_kind", "wallet.unfrozen"]
     generic = uow.session.scalars(
-        select(Notification).where(Notification.kind == "payment.sent")
+        select(Notification).where(Notification.kind == "some.new_kind")
     ).one()
     assert "-1.00 CNY" in generic.body and "Happy Tea" in generic.body  # the generic text
 

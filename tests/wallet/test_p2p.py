@@ -62,6 +62,14 @@ def test_quote_shows_the_payee_masked_then_money_moves(
     assert seen["counterparty"]["name"] == "李*"
     listed = api.call("GET", "/v1/me/transfers").json()["items"]
     assert [t["id"] for t in listed] == [body["id"]]
+    # Each statement names the other person, masked: the payee for the payer, and the
+    # payer (not themselves) for the payee.
+    sent = api.call("GET", "/v1/me/statements?type=p2p").json()["data"]
+    assert [(x["amount"], x["fee"], x["counterparty"]) for x in sent] == [(-66_00, 40, "张*明")]
+    got = api_for(payee).call("GET", "/v1/me/statements?type=p2p").json()["data"]
+    assert [(x["amount"], x["fee"], x["counterparty"]) for x in got] == [(66_00, 0, "李*")]
+    csv_text = api_for(payee).call("GET", "/v1/me/statements/export.csv").text
+    assert "李*" in csv_text and "张*明" not in csv_text
 
     replay = _confirm(api, body["id"], stepped=False)
     assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"

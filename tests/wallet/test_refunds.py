@@ -8,7 +8,7 @@ from collections.abc import Callable
 from anxin.api.deps import Container
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger.verify import verify_ledger
-from anxin.models import Refund, Transfer
+from anxin.models import PointsLot, Refund, Transfer
 from tests.wallet.conftest import Api, Person
 from tests.wallet.merchant_helpers import (
     Shop,
@@ -17,11 +17,12 @@ from tests.wallet.merchant_helpers import (
     make_shop,
     notices,
     payment_fee,
+    points_rule,
     settlement,
     wallet,
 )
 
-__all__ = ["make_shop", "payment_fee"]  # fixtures used below
+__all__ = ["make_shop", "payment_fee", "points_rule"]  # fixtures used below
 
 
 def _paid(shop: Shop, api: Api, amount: int) -> str:
@@ -66,6 +67,8 @@ def test_partial_then_full_refund(
     shown = [(x["type"], x["counterparty"], x["category"], x["amount"]) for x in lines]
     assert ("payment", "Happy Tea", "shopping", -100_00) in shown
     assert ("refund", "Happy Tea", "refunds", 30_00) in shown
+    # The fee's share that came back is on the refund's own line, as a negative fee.
+    assert [x["fee"] for x in lines if x["type"] == "refund"] == [-42, -18]
     with UnitOfWork(container.database, write=False) as unit:
         refunds = unit.session.query(Refund).order_by(Refund.created_at).all()
         reversal = unit.session.get(Transfer, refunds[0].transfer_id)
@@ -133,3 +136,56 @@ def test_refund_is_idempotent(
     missing = shop.post(path, {"amount": 1}, key=None)
     assert missing.status_code == 400
     assert missing.json()["code"] == "idempotency_key_required"
+
+
+def test_a_refund_takes_back_the_points_the_payment_earned(
+    make_shop: Callable[..., Shop], holder: Callable[..., Person],
+    api_for: Callable[[Person], Api], give: Callable[..., None], container: Container,
+    points_rule: None,
+) -> None:  # fmt: skip
+    shop, person = make_shop(), holder()
+    give(person, 500_00)
+    api = api_for(person)
+    intent_id = _paid(shop, api, 100_00)  # earns 100 points
+    assert wallet(container, person, "POINTS")["posted"] == 100
+
+    part = shop.post(f"/payment-intents/{intent_id}/refunds", {"amount": 30_01})
+    assert part.status_code == 201, part.text
+    # 30.01 % of 100 points, rounded down: 30 back to the issuer, linked with the refund.
+    assert wallet(container, person, "POINTS")["posted"] == 70
+    assert notices(container, person)[-2:] == ["refund.received", "points.clawed_back"]
+
+    # The holder spends 60 of the 70 points left; the rest of the refund can only take 10.
+    spent = api.call("POST", "/v1/me/points/redeem", key="redeem-1",
+                     json={"points": 60, "asset": "CNY"})  # fmt: skip
+    assert spent.status_code in (200, 201), spent.text
+    rest = shop.post(f"/payment-intents/{intent_id}/refunds", {})
+    assert rest.status_code == 201, rest.text
+    assert wallet(container, person, "POINTS")["posted"] == 0  # never below zero
+    with UnitOfWork(container.database, write=False) as unit:
+        refunds = unit.session.query(Refund).order_by(Refund.created_at).all()
+        first = unit.session.get(Transfer, refunds[0].transfer_id)
+        second = unit.session.get(Transfer, refunds[1].transfer_id)
+        assert first is not None and second is not None
+        # Due in all: 100; the first took 30, the second was due 70 and found 10.
+        assert (first.meta["points_clawed_back"], first.meta["points_unrecovered"]) == (
+            30, 0)  # fmt: skip
+        assert (second.meta["points_clawed_back"],
+                second.meta["points_unrecovered"]) == (10, 60)  # fmt: skip
+        assert sum(lot.remaining for lot in unit.session.query(PointsLot)) == 0
+        assert verify_ledger(unit.session.connection()).ok
+    history = api.call("GET", "/v1/me/statements?asset=POINTS").json()["data"]
+    assert [x["type"] for x in history if x["type"] == "points_clawback"] == ["points_clawback"] * 2
+    assert sum(x["amount"] for x in history) == 0
+
+
+def test_a_refund_of_a_payment_that_earned_nothing_takes_no_points(
+    make_shop: Callable[..., Shop], holder: Callable[..., Person],
+    api_for: Callable[[Person], Api], give: Callable[..., None], container: Container,
+) -> None:  # fmt: skip
+    shop, person = make_shop(), holder()
+    give(person, 100_00)
+    intent_id = _paid(shop, api_for(person), 50_00)  # no points rule: nothing earned
+    assert shop.post(f"/payment-intents/{intent_id}/refunds", {}).status_code == 201
+    assert wallet(container, person, "POINTS")["posted"] == 0
+    assert "points.clawed_back" not in notices(container, person)

@@ -1,8 +1,9 @@
 """Texts of the wallet's notifications, by kind and locale: (title, body template).
 
 Bodies name amounts, fees and masked counterparties only, never full card or account
-numbers or names. Unknown kinds fall back to ``money.moved`` so a new kind of movement is
-still notified rather than lost.
+numbers or names. Every kind the wallet sends has its own words (``KINDS``; a test keeps
+them complete); an unknown kind falls back to ``money.moved`` so that a new kind of
+movement from elsewhere is still notified rather than lost.
 """
 
 # Chinese texts use full-width punctuation on purpose.
@@ -70,6 +71,54 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "({reason}); the money is back in your wallet.",
         ),
     },
+    "payment.sent": {
+        "zh-CN": ("付款成功", "向{counterparty}付款 {amount}，手续费 {fee}。{balance_text}"),
+        "en": ("Payment made", "You paid {amount} to {counterparty}; fee {fee}. {balance_text}"),
+    },
+    "payment.released": {
+        "zh-CN": (
+            "付款未扣款",
+            "向{counterparty}的付款未被收取，为此预留的 {amount} 已恢复为可用余额。",
+        ),
+        "en": (
+            "Payment not taken",
+            "{counterparty} did not take your payment; the {amount} set aside for it "
+            "is available again.",
+        ),
+    },
+    "mandate.debited": {
+        "zh-CN": (
+            "授权扣款",
+            "{counterparty}按您签署的扣款授权扣款 {amount}，手续费 {fee}。{balance_text}"
+            "您可随时在应用内取消授权。",
+        ),
+        "en": (
+            "Debit under your mandate",
+            "{counterparty} took {amount} under the mandate you signed; fee {fee}. "
+            "{balance_text} You can cancel the mandate at any time in the app.",
+        ),
+    },
+    "refund.received": {
+        "zh-CN": (
+            "退款到账",
+            "{counterparty}退款 {amount} 已到账，退还手续费 {fee}。{balance_text}",
+        ),
+        "en": (
+            "Refund received",
+            "{counterparty} refunded {amount} to your wallet, and {fee} of the fee. {balance_text}",
+        ),
+    },
+    "transfer.sent": {
+        "zh-CN": ("转账成功", "向{counterparty}转账 {amount}，手续费 {fee}。{balance_text}"),
+        "en": (
+            "Money sent",
+            "You sent {amount} to {counterparty}; fee {fee}. {balance_text}",
+        ),
+    },
+    "transfer.received": {
+        "zh-CN": ("收到转账", "{counterparty}向您转账 {amount}，已到账。{balance_text}"),
+        "en": ("Money received", "{counterparty} sent you {amount}. {balance_text}"),
+    },
     "points.earned": {
         "zh-CN": ("获得积分", "本次消费获得 {points} 积分，{expires_text}"),
         "en": ("Points earned", "You earned {points} points on this payment; {expires_text}"),
@@ -77,6 +126,13 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "points.redeemed": {
         "zh-CN": ("积分已使用", "已使用 {points} 积分，抵扣 {amount}。"),
         "en": ("Points redeemed", "You redeemed {points} points for {amount}."),
+    },
+    "points.clawed_back": {
+        "zh-CN": ("积分已扣回", "因退款，扣回该笔消费获得的 {points} 积分。"),
+        "en": (
+            "Points taken back",
+            "{points} points earned on a payment that was refunded were taken back.",
+        ),
     },
     "points.expired": {
         "zh-CN": ("积分已过期", "{points} 积分已过期。"),
@@ -137,16 +193,21 @@ WORDS: dict[str, dict[str, str]] = {
         "with": "（{counterparty}）", "scope_all": "冻结期间钱包内资金不能转入或转出。",
         "scope_outgoing": "冻结期间不能付款、转账或提现，但可以收款。",
         "expires": "有效期至 {date}。", "bank": "银行账户", "card": "银行卡",
-        "bank_account": "银行账户",
+        "bank_account": "银行账户", "someone": "对方",
     },
     "en": {
         "balance": "Balance: {balance}.", "topup": "top-up", "withdrawal": "withdrawal",
         "with": " with {counterparty}", "scope_all": "No money can move in or out of it.",
         "scope_outgoing": "You cannot pay, transfer or withdraw, but you can still receive.",
         "expires": "they expire on {date}.", "bank": "your bank", "card": "card",
-        "bank_account": "bank account",
+        "bank_account": "bank account", "someone": "the other person",
     },
 }  # fmt: skip
+
+
+# Kinds the wallet sends; each must have its own text in every locale.
+KINDS = frozenset(TEXTS) - {"money.moved"}
+LOCALES = ("zh-CN", "en")
 
 
 def text(kind: str, locale: str) -> tuple[str, str]:

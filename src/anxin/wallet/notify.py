@@ -100,6 +100,13 @@ def _user(session: Session, user: User | uuid.UUID) -> User:
     return found
 
 
+def _unnamed(kind: str, locale: str) -> str:
+    """Who a counterparty is when nobody was named: the bank for money in or out of the
+    wallet, otherwise the other party."""
+    bank = kind.startswith(("topup.", "withdrawal.", "reconciliation."))
+    return messages.word("bank" if bank else "someone", locale)
+
+
 def money_moved(
     session: Session, vault: Vault, user: User | uuid.UUID, kind: str, *, amount: int,
     asset: str, now: datetime, fee: int = 0, counterparty: str | None = None,
@@ -107,7 +114,8 @@ def money_moved(
     incoming: bool | None = None, data: dict[str, Any] | None = None,
 ) -> Notification:  # fmt: skip
     """Tell a holder money moved: ``kind`` such as ``topup.completed``, ``payment.sent``,
-    ``refund.received`` (unknown kinds get a generic text). ``counterparty`` must already
+    ``refund.received`` (each has its own text in ``messages``; an unknown kind gets a
+    generic one). ``counterparty`` must already
     be masked; ``incoming`` signs the amount in the generic text."""
     holder = _user(session, user)
     locale = holder.locale
@@ -121,7 +129,7 @@ def money_moved(
     )
     params = {
         "amount": shown, "signed_amount": signed, "fee": format_amount(fee, scale, asset),
-        "counterparty": counterparty or messages.word("bank", locale),
+        "counterparty": counterparty or _unnamed(kind, locale),
         "counterparty_text": (
             messages.word("with", locale).format(counterparty=counterparty) if counterparty else ""
         ),

@@ -226,11 +226,11 @@ def confirm(
                 "payee": payee_ref(payee.id), "transfer": str(transfer.id)},
     )  # fmt: skip
     name, contact = _payee_masks(session, vault, payee.id)
-    payer_name = _masked_name(session, vault, payer)
+    payer_name, payer_contact = _payee_masks(session, vault, payer.id)
     ref = f"p2p:{transfer.id}"
-    meta: dict[str, Any] = {"category": CATEGORY, "counterparty": name or contact}
-    if payer_name:
-        meta["payer"] = payer_name
+    # ``counterparty`` is who the payer sees, ``payer`` who the payee sees (both masked).
+    meta: dict[str, Any] = {"category": CATEGORY, "counterparty": name or contact,
+                            "payer": payer_name or payer_contact}  # fmt: skip
     destination = wallet_account(session, payee.id, transfer.currency, now)
     ops = [TransferOp(source.id, destination.id, transfer.amount, transfer.currency, kind="p2p",
                       reference=ref, metadata=meta)]  # fmt: skip
@@ -251,11 +251,9 @@ def confirm(
         balance_after=balance_of(wallet_account(session, payer.id, transfer.currency, now)).posted,
         reference=ref, incoming=False, now=now, data=data,
     )  # fmt: skip
-    contacts_of_payer = contacts.contacts_of(session, payer.id, verified=True)
     money_moved(
         session, vault, payee, "transfer.received", amount=transfer.amount,
-        asset=transfer.currency, counterparty=payer_name
-        or (contacts_of_payer[0].masked if contacts_of_payer else None),
+        asset=transfer.currency, counterparty=payer_name or payer_contact or None,
         balance_after=balance_of(destination).posted, reference=ref, incoming=True, now=now,
         data=data,
     )  # fmt: skip

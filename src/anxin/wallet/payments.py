@@ -194,7 +194,8 @@ def finish_payment(
         reference=reference_of(intent), vault=vault,
     )  # fmt: skip
     money_moved(
-        session, vault, holder, "payment.sent", amount=intent.captured_amount,
+        session, vault, holder, "mandate.debited" if intent.mandate_id else "payment.sent",
+        amount=intent.captured_amount,
         asset=intent.currency, fee=intent.captured_fee, counterparty=merchant.name,
         balance_after=_balance(session, holder.id, intent.currency, now),
         reference=reference_of(intent), incoming=False, now=now,

@@ -158,11 +158,11 @@ def award_points(
     if vault is not None:
         holder = session.get(User, user_id)
         assert holder is not None
-        _notify_points(session, vault, holder, "points.earned", earned, now, expires_at=expires_at)
+        notify_points(session, vault, holder, "points.earned", earned, now, expires_at=expires_at)
     return PointsAward(earned, transfer_id, lot.id, expires_at)
 
 
-def _notify_points(
+def notify_points(
     session: Session, vault: Vault, holder: User, kind: str, points: int, now: datetime, *,
     expires_at: datetime | None = None,
 ) -> None:  # fmt: skip

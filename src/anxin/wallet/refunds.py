@@ -4,7 +4,8 @@ A refund is full or partial, and all refunds of a payment together never exceed 
 captured: checked here against the intent (a clear ``refund_exceeds_captured``) and again by
 the ledger, which never reverses more than a transfer moved. The holder also gets back the
 same share of the fee they paid (rounded down, so the total given back never exceeds the
-fee), in a reversal linked to the refund: both or neither.
+fee), in a reversal linked to the refund, and loses the same share of the points the
+payment earned (``points_clawback``): all of it or none of it.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from sqlalchemy.orm import Session
 
 from anxin.kit.errors import Unprocessable
 from anxin.kit.ids import new_id
-from anxin.ledger.commands import ReverseOp
+from anxin.ledger.commands import Operation, ReverseOp
+from anxin.ledger.service import balance_of
 from anxin.models import Merchant, PaymentIntent, Refund, User
 from anxin.privacy.vault import Vault
 from anxin.wallet import webhooks
+from anxin.wallet.accounts import find_wallet_account
 from anxin.wallet.notify import money_moved
 from anxin.wallet.payment_moves import run_linked
 from anxin.wallet.payments import IntentStateConflict, intent_data, reference_of
+from anxin.wallet.points import notify_points
+from anxin.wallet.points_clawback import clawback
 
 
 class RefundExceedsCaptured(Unprocessable):
@@ -56,18 +61,33 @@ def refund(
     assert intent.capture_id is not None
     refunded = intent.refunded_amount + wanted
     fee_back = intent.captured_fee * refunded // intent.captured_amount - intent.refunded_fee
-    ref = f"{reference_of(intent)}:refund"
+    refund_id = new_id()
+    # Its own reference: each refund's legs form one line on the holder's statement.
+    ref = f"{reference_of(intent)}:refund:{refund_id}"
+    assert intent.holder_id is not None
+    points = clawback(
+        session, intent.holder_id, reference=reference_of(intent),
+        captured=intent.captured_amount, refunded_before=intent.refunded_amount,
+        refunding=wanted, transfer_reference=ref, now=now,
+    )  # fmt: skip
     # What the holder's statement shows: the merchant, and that it was a refund.
-    meta = {"counterparty": merchant.name, "category": "refunds"}
-    ops = [ReverseOp(intent.capture_id, wanted, kind="refund", reference=ref, metadata=meta)]
+    meta: dict[str, Any] = {"counterparty": merchant.name, "category": "refunds"}
+    if points.due:  # kept with the refund for good: what was and was not taken back
+        meta |= {"points_clawed_back": points.taken, "points_unrecovered": points.unrecovered}
+    ops: list[Operation] = [
+        ReverseOp(intent.capture_id, wanted, kind="refund", reference=ref, metadata=meta)
+    ]
     if fee_back and intent.fee_capture_id is not None:
         ops.append(ReverseOp(intent.fee_capture_id, fee_back, kind="fee_refund", reference=ref,
                              metadata=meta))  # fmt: skip
+    if points.op is not None:
+        ops.append(points.op)
     made = run_linked(session, ops, now)
     row = Refund(
-        id=new_id(), intent_id=intent.id, merchant_id=merchant.id, amount=wanted, fee=fee_back,
+        id=refund_id, intent_id=intent.id, merchant_id=merchant.id, amount=wanted, fee=fee_back,
         reason=reason, transfer_id=made[0],
-        fee_transfer_id=made[1] if len(made) > 1 else None, created_at=now,
+        fee_transfer_id=made[1] if fee_back and intent.fee_capture_id is not None else None,
+        created_at=now,
     )  # fmt: skip
     session.add(row)
     intent.refunded_amount, intent.refunded_fee = refunded, intent.refunded_fee + fee_back
@@ -77,12 +97,17 @@ def refund(
     session.flush()
     holder = session.get(User, intent.holder_id)
     assert holder is not None
+    wallet = find_wallet_account(session, holder.id, intent.currency)
     money_moved(
-        session, vault, holder, "refund.received", amount=wanted + fee_back,
+        session, vault, holder, "refund.received", amount=wanted, fee=fee_back,
         asset=intent.currency, counterparty=merchant.name, reference=reference_of(intent),
+        balance_after=balance_of(wallet).posted if wallet is not None else None,
         incoming=True, now=now,
-        data={"payment_intent_id": str(intent.id), "refund_id": str(row.id)},
+        data={"payment_intent_id": str(intent.id), "refund_id": str(row.id),
+              "points_clawed_back": points.taken, "points_unrecovered": points.unrecovered},
     )  # fmt: skip
+    if points.taken:
+        notify_points(session, vault, holder, "points.clawed_back", points.taken, now)
     data = refund_data(row) | {"payment_intent": intent_data(intent, now)}
     webhooks.emit(session, merchant, "refund.succeeded", data, now=now)
     return row

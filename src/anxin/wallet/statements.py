@@ -2,10 +2,12 @@
 
 Each line is one operation on one wallet account: what it was (the transfer's ``kind``),
 with whom and in which category (the transfer's ``metadata.counterparty`` and
-``metadata.category``, which every wallet operation sets, already masked), the fee paid
+``metadata.category``, which every wallet operation sets, already masked; for money
+received from another holder, ``metadata.payer``), the fee paid
 with it, and the posted balance after it. Legs of one operation share a ``reference``
 and are consecutive in the account's journal, so a fee leg joins its operation's line; a
 fee paid outside the wallet (a top-up's, collected by the bank) comes from its fee charge.
+The fee given back with a refund joins the refund's line as a negative fee.
 A hold still pending is a ``pending`` line; a posted hold is a completed line; released
 holds moved nothing and are left out.
 """
@@ -34,7 +36,7 @@ DEFAULT_CATEGORY = {
     "topup": "top_up", "withdrawal": "withdrawal", "fee": "fees", "p2p": "transfers",
     "payment": "shopping", "mandate_debit": "shopping", "refund": "refunds",
     "points_earned": "rewards", "points_redeemed": "rewards", "points_expired": "rewards",
-    "points_credit": "rewards", "points_fee_discount": "rewards",
+    "points_credit": "rewards", "points_fee_discount": "rewards", "points_clawback": "rewards",
 }  # fmt: skip
 
 
@@ -79,6 +81,7 @@ class Filters:
         )
 
 
+_FEE_KINDS = frozenset({"fee", "fee_refund"})
 _T = Transfer.__table__.alias("t")
 _H = Transfer.__table__.alias("h")  # the hold a post resolves
 _E = Entry.__table__
@@ -131,7 +134,7 @@ def _lines(session: Session, account_id: uuid.UUID, asset: str, f: Filters,
         size = row.posted if row.action == "post" else row.amount
         joins = (
             current is not None and reference is not None and current.reference == reference
-            and (kind == "fee" or current.type == "fee")
+            and (kind in _FEE_KINDS or current.type in _FEE_KINDS)
         )  # fmt: skip
         if not joins:
             if current is not None:
@@ -145,13 +148,16 @@ def _lines(session: Session, account_id: uuid.UUID, asset: str, f: Filters,
             )  # fmt: skip
         assert current is not None
         current.position = (row.created_at, row.seq)
-        if kind == "fee":
-            current.fee += size
+        if kind in _FEE_KINDS:
+            # A fee given back with a refund shows as a negative fee on the refund's line.
+            current.fee += size if kind == "fee" else -size
             continue
         meta = (row.h_metadata if held else row.metadata) or {}
         current.type, current.id = kind, about_id
         current.amount = size if row.side == "C" else -size
         current.counterparty = _text(meta.get("counterparty"))
+        if kind == "p2p" and row.side == "C":  # money received: the payer is the other side
+            current.counterparty = _text(meta.get("payer"))
         current.note = _text(meta.get("note"))
         fallback = "refunds" if row.action == "reverse" else "other"
         current.category = _text(meta.get("category")) or DEFAULT_CATEGORY.get(kind, fallback)
@@ -163,8 +169,9 @@ def _text(value: object) -> str | None:
     return str(value)[:200] if isinstance(value, str | int) and value != "" else None
 
 
-def _outside_fees(session: Session, lines: list[Line]) -> None:
-    """Fees of operations whose fee leg is not on the wallet (a top-up's)."""
+def _outside_fees(session: Session, user_id: uuid.UUID, lines: list[Line]) -> None:
+    """Fees the holder paid for operations whose fee leg is not on the wallet (a
+    top-up's); never someone else's fee on the same operation (a transfer's payer's)."""
     wanted = {x.reference for x in lines if x.fee == 0 and x.reference and x.type != "fee"}
     if not wanted:
         return
@@ -175,6 +182,7 @@ def _outside_fees(session: Session, lines: list[Line]) -> None:
             select(FeeCharge.reference, func.sum(FeeCharge.fee))
             .where(
                 FeeCharge.reference.in_(ordered[start : start + 900]),
+                FeeCharge.user_id == user_id,
                 FeeCharge.released_at.is_(None),
             )
             .group_by(FeeCharge.reference)
@@ -220,7 +228,7 @@ def statement(session: Session, user_id: uuid.UUID, asset: str, f: Filters, *,
             more = True
             break
         found.append(line)
-    _outside_fees(session, found)
+    _outside_fees(session, user_id, found)
     last = found[-1].position if more and found else None
     return Page(found, encode_cursor(*last) if last else None)
 
@@ -236,7 +244,7 @@ def all_lines(session: Session, user_id: uuid.UUID, asset: str, f: Filters,
             found.append(line)
             if len(found) >= cap:
                 break
-    _outside_fees(session, found)
+    _outside_fees(session, user_id, found)
     return found
 
 
