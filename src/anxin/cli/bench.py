@@ -41,6 +41,8 @@ from anxin.ledger.verify import verify_ledger
 
 # Transfers pre-generated per run (all clients together); requests cycle through them.
 _POOL_TRANSFERS = 200_000
+# The engine's writer phases, in order; "other" is waiting for requests, GC, the GIL.
+_PHASES = ("load", "apply", "write", "commit", "settle")
 _FINGERPRINT = "0" * 64  # the engine only compares it with a replay's
 
 app = typer.Typer(help="Benchmarks that print numbers.", no_args_is_help=True)
@@ -138,6 +140,7 @@ class _Stats:
         self.elapsed = 0.0
         self.batches = 0
         self.latencies: list[float] = []
+        self.phases: dict[str, float] = {}
 
 
 def _workload(
@@ -201,6 +204,7 @@ def _measure(engine: LedgerEngine, ids: list[uuid.UUID], seconds: float, load: _
         thread.start()
     engine.commit_latencies.clear()
     batches_before = engine.batches
+    phases_before = dict(engine.phase_seconds)
     started = time.perf_counter()
     stop_at = started + seconds
     start_gate.wait()
@@ -208,6 +212,10 @@ def _measure(engine: LedgerEngine, ids: list[uuid.UUID], seconds: float, load: _
         thread.join()
     stats.elapsed = time.perf_counter() - started
     stats.batches = engine.batches - batches_before
+    stats.phases = {
+        phase: total - phases_before.get(phase, 0.0)
+        for phase, total in engine.phase_seconds.items()
+    }
     stats.latencies = sorted(engine.commit_latencies)
     gc.unfreeze()
     return stats
@@ -235,6 +243,13 @@ def _print(db: str, stats: _Stats, verified: bool, load: _Load) -> None:
         f"p50 {_percentile(lat, 0.50):.1f} ms, p90 {_percentile(lat, 0.90):.1f} ms, "
         f"p99 {_percentile(lat, 0.99):.1f} ms, max {max(lat, default=0):.1f} ms, "
         f"mean {statistics.fmean(lat) if lat else 0:.1f} ms",
+    )
+    per_transfer = 1e6 / max(stats.transfers, 1)
+    busy = sum(stats.phases.values())
+    phases = [(p, stats.phases.get(p, 0.0)) for p in _PHASES] + [("other", stats.elapsed - busy)]
+    table.add_row(
+        "writer time per transfer",
+        ", ".join(f"{phase} {seconds * per_transfer:.1f} us" for phase, seconds in phases),
     )
     table.add_row("ledger verify", "ok" if verified else "[red]FAILED[/]")
     console.print(table)
