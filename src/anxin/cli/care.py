@@ -8,4 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from anxin.cli import care_eval
+
 app = typer.Typer(help="Care desk: tickets, SLA clocks, classifier, collective complaints.")
+app.command("eval")(care_eval.evaluate)
