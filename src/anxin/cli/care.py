@@ -12,3 +12,8 @@ from anxin.cli import care_eval
 
 app = typer.Typer(help="Care desk: tickets, SLA clocks, classifier, collective complaints.")
 app.command("eval")(care_eval.evaluate)
+
+# Below the group, one import per command module keeps these lines independent of others.
+from anxin.cli import care_intake  # noqa: E402
+
+app.command("smtp")(care_intake.smtp)

@@ -8,6 +8,7 @@ import typer
 import uvicorn
 
 from anxin import migrations
+from anxin.cli.care_intake import listening
 from anxin.cli.context import CliError, console, make_database, settings
 from anxin.privacy.keys import resolve_keyring
 
@@ -52,13 +53,16 @@ def serve(
             console.print(f"new database: schema created at {migrations.head_revision()}")
     finally:
         database.dispose()
-    uvicorn.run(
-        "anxin.api.app:create_app",
-        factory=True,
-        host=host or config.host,
-        port=port or config.port,
-        workers=workers or config.workers,
-        log_level=config.log_level,
-        # Let in-flight ledger batches finish on shutdown (the engine drains its queue).
-        timeout_graceful_shutdown=10,
-    )
+    # Complaint email (ANXIN_CARE_SMTP_PORT): one listener in this process, whatever the
+    # number of workers, so the port is bound once.
+    with listening(config):
+        uvicorn.run(
+            "anxin.api.app:create_app",
+            factory=True,
+            host=host or config.host,
+            port=port or config.port,
+            workers=workers or config.workers,
+            log_level=config.log_level,
+            # Let in-flight ledger batches finish on shutdown (the engine drains its queue).
+            timeout_graceful_shutdown=10,
+        )
