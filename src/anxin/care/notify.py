@@ -41,6 +41,13 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "zh": ("投诉状态更新", "投诉 {reference} 的状态已变为：{status}。"),
         "en": ("Complaint updated", "Complaint {reference} is now: {status}."),
     },
+    "care.merged": {
+        "zh": ("投诉已合并", "投诉 {reference} 已与 {survivor} 合并，请在 {survivor} 中继续沟通。"),
+        "en": (
+            "Complaints merged",
+            "Complaint {reference} was merged into {survivor}; we continue there.",
+        ),
+    },
     "care.csat": {
         "zh": ("请评价我们的服务", "投诉 {reference} 已处理完毕，请为本次服务打分（1-5 分）。"),
         "en": (
@@ -72,11 +79,14 @@ def status_word(status: str, language: str) -> str:
 def tell_customer(
     session: Session, vault: Vault, ticket: Ticket, kind: str, *, now: datetime,
     reply_text: str | None = None, data: dict[str, Any] | None = None,
+    params: dict[str, str] | None = None,
 ) -> None:  # fmt: skip
     """Notify the ticket's holder or contact (``kind``: a key of ``TEXTS``)."""
     language = _language(ticket)
     title, template = TEXTS[kind][language]
-    body = template.format(reference=ticket.reference, status=status_word(ticket.status, language))
+    body = template.format(
+        reference=ticket.reference, status=status_word(ticket.status, language), **(params or {})
+    )
     subject = f"[{ticket.reference}] {title}"
     if ticket.holder_id is not None:
         holder = session.get(User, ticket.holder_id)

@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anxin.care import csat, notify
-from anxin.care import sla_guard as sla
+from anxin.care import csat, notify, sla
 from anxin.care.errors import InvalidTransition
 from anxin.kit.ids import new_id
 from anxin.models.care import TICKET_STATUSES, Ticket, TicketEvent

@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anxin.care import notify, states
-from anxin.care import sla_guard as sla
+from anxin.care import notify, sla, states
 from anxin.care.classify import default_classifier, detect_language
 from anxin.care.errors import InvalidTicket, TicketClosed, TicketNotFound
 from anxin.care.sealing import (
