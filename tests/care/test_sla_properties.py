@@ -1,0 +1,233 @@
+"""SLA clocks over random timelines: random calendars (several spans a day, holidays,
+make-up days, daylight-saving zones), random policies, and random sequences of agent
+replies, customer messages, waits for the customer, resumes, resolutions, reopenings,
+closings and ticks. After each timeline every clock must equal a brute-force model that
+walks the timeline minute by minute: time waiting for the customer or after resolution is
+never counted, breaches are dated when the target ran out, warnings come only from ticks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from anxin.care import sla
+from anxin.care.calendar import Calendar, format_hours
+from anxin.care.sla_policies import ensure_defaults
+from anxin.kit.db import Database
+from anxin.kit.ids import new_id
+from anxin.kit.unit_of_work import UnitOfWork
+from anxin.models.care import BusinessCalendar, CalendarDay, SlaClock, SlaPolicy, Ticket
+from tests.care.test_calendar_properties import reference_minute, scenarios
+from tests.care.test_sla import make_ticket
+
+MINUTE = timedelta(minutes=1)
+EVENTS = ("reply", "customer", "pending", "open", "resolve", "close", "tick")
+
+
+@dataclass
+class RefClock:
+    target: int  # seconds
+    state: str = "running"
+    used: int = 0
+    breach_at: datetime | None = None  # when the target ran out
+    breach_recorded: bool = False
+    warned: bool = False
+
+
+class Reference:
+    """The SLA rules restated as simply as possible, stepping one minute at a time."""
+
+    def __init__(self, calendar: Calendar, targets: dict[str, int], warn: int) -> None:
+        self.calendar, self.targets, self.warn = calendar, targets, warn
+        self.status = "new"
+        self.clocks = {kind: RefClock(targets[kind]) for kind in ("first_response", "resolution")}
+
+    def advance(self, start: datetime, end: datetime) -> None:
+        minute = start
+        while minute < end:
+            if reference_minute(self.calendar, minute):
+                for clock in self.clocks.values():
+                    if clock.state == "running":
+                        clock.used += 60
+                        if clock.breach_at is None and clock.used >= clock.target:
+                            clock.breach_at = minute + MINUTE
+            minute += MINUTE
+
+    def _stop(self, clock: RefClock, state: str) -> None:
+        if clock.breach_at is not None:
+            clock.breach_recorded = True
+        clock.state = state
+
+    def set_status(self, new: str) -> None:
+        old, self.status = self.status, new
+        for kind, clock in self.clocks.items():
+            if new in ("resolved", "closed") and clock.state != "met":
+                self._stop(clock, "met")
+            elif new == "pending_customer" and clock.state == "running":
+                self._stop(clock, "paused")
+            elif new == "open" and old == "pending_customer" and clock.state == "paused":
+                clock.state = "running"
+            elif new == "open" and old == "resolved" and kind == "resolution":
+                clock.state = "running"  # reopened: the complaint was not resolved after all
+
+    def apply(self, event: str, now: datetime) -> None:
+        if event == "reply" and self.status != "closed":
+            for kind in ("first_response", "next_response"):
+                clock = self.clocks.get(kind)
+                if clock is not None and clock.state != "met":
+                    self._stop(clock, "met")
+            if self.status == "new":
+                self.set_status("open")
+        elif event == "customer" and self.status != "closed":
+            if self.status in ("pending_customer", "resolved"):
+                self.set_status("open")
+            following = self.clocks.get("next_response")
+            if self.clocks["first_response"].state == "met" and (
+                following is None or following.state == "met"
+            ):
+                self.clocks["next_response"] = RefClock(self.targets["next_response"])
+        elif event == "pending" and self.status in ("new", "open"):
+            self.set_status("pending_customer")
+        elif event == "open" and self.status == "pending_customer":
+            self.set_status("open")
+        elif event == "resolve" and self.status in ("new", "open", "pending_customer"):
+            self.set_status("resolved")
+        elif event == "close" and self.status == "resolved":
+            self.set_status("closed")
+        elif event == "tick":
+            for clock in self.clocks.values():
+                if clock.state != "running" or clock.breach_recorded:
+                    continue
+                if clock.breach_at is not None and clock.breach_at <= now:
+                    clock.breach_recorded = True
+                elif clock.used * 100 >= clock.target * self.warn:
+                    clock.warned = True
+
+
+def drive(session: Session, ticket: Ticket, event: str, now: datetime) -> None:
+    """What the ticket service does for each event, reduced to the SLA hooks it calls."""
+
+    def status(new: str) -> None:
+        old, ticket.status = ticket.status, new
+        sla.on_status(session, ticket, old, new, now)
+
+    if event == "reply" and ticket.status != "closed":
+        sla.on_agent_reply(session, ticket, now)
+        if ticket.status == "new":
+            status("open")
+    elif event == "customer" and ticket.status != "closed":
+        if ticket.status in ("pending_customer", "resolved"):
+            status("open")
+        sla.on_customer_message(session, ticket, now)
+    elif event == "pending" and ticket.status in ("new", "open"):
+        status("pending_customer")
+    elif event == "open" and ticket.status == "pending_customer":
+        status("open")
+    elif event == "resolve" and ticket.status in ("new", "open", "pending_customer"):
+        status("resolved")
+    elif event == "close" and ticket.status == "resolved":
+        status("closed")
+    elif event == "tick":
+        sla.tick(session, now)
+
+
+def store_calendar(session: Session, calendar: Calendar, now: datetime) -> BusinessCalendar:
+    row = BusinessCalendar(
+        id=new_id(), name=f"random-{new_id().hex}", timezone=calendar.tz.key,
+        hours=format_hours(calendar.weekly), created_at=now,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    for day, rule in calendar.days.items():
+        session.add(CalendarDay(calendar_id=row.id, day=day, kind=rule.kind,
+                                works_as=rule.works_as, name="random"))  # fmt: skip
+    session.flush()
+    return row
+
+
+targets = st.integers(1, 30).map(lambda m: m * 60)
+timelines = st.lists(
+    st.tuples(st.integers(0, 600).map(lambda m: m * MINUTE), st.sampled_from(EVENTS)),
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    scenario=scenarios(),
+    first=targets, following=targets, resolution=targets.map(lambda s: s * 3),
+    warn=st.integers(1, 99), timeline=timelines, tail=st.integers(0, 900),
+)  # fmt: skip
+def test_clocks_match_the_minute_by_minute_model(
+    database: Database, scenario: tuple[Calendar, datetime], first: int, following: int,
+    resolution: int, warn: int, timeline: list[tuple[timedelta, str]], tail: int,
+) -> None:  # fmt: skip
+    calendar, start = scenario
+    if not any(calendar.weekly.values()):
+        return  # a calendar without hours is refused before it could start a clock
+    start = start.replace(second=0, microsecond=0)
+    seconds = {"first_response": first, "next_response": following, "resolution": resolution}
+    with UnitOfWork(database) as uow:
+        session = uow.session
+        ensure_defaults(session, start)
+        session.execute(update(SlaPolicy).values(active=False))
+        stored = store_calendar(session, calendar, start)
+        session.add(
+            SlaPolicy(
+                id=new_id(), name="random", category=None, priority=None, calendar_id=stored.id,
+                resolution_calendar_id=None, first_response_minutes=first // 60,
+                next_response_minutes=following // 60, resolution_minutes=resolution // 60,
+                warn_at_percent=warn, active=True, created_at=start,
+            )
+        )  # fmt: skip
+        session.flush()
+        ticket = make_ticket(session, start)
+        model = Reference(calendar, seconds, warn)
+        now = start
+        for gap, event in timeline:
+            model.advance(now, now + gap)
+            now += gap
+            drive(session, ticket, event, now)
+            model.apply(event, now)
+        end = now + tail * MINUTE
+        model.advance(now, end)
+        drive(session, ticket, "tick", end)
+        model.apply("tick", end)
+        session.flush()
+        for kind in ("first_response", "next_response", "resolution"):
+            clock = session.get(SlaClock, (ticket.id, kind))
+            expected = model.clocks.get(kind)
+            if expected is None:
+                assert clock is None
+                continue
+            assert clock is not None
+            assert clock.status == expected.state, kind
+            assert sla.used_seconds(clock, calendar, end) == expected.used, kind
+            recorded = expected.breach_at if expected.breach_recorded else None
+            assert clock.breached_at == recorded, kind
+            assert (clock.warned_at is not None) == expected.warned, kind
+            if clock.status == "running":
+                assert clock.due_at == calendar.add_business_seconds(
+                    end, max(0, expected.target - expected.used)
+                ) or (expected.used >= expected.target and clock.due_at is not None)
+
+
+def test_reference_counts_nothing_while_paused() -> None:
+    """The model itself: a paused clock gains nothing, however long the pause."""
+    calendar = Calendar("UTC", dict.fromkeys(range(7), ((0, 86400),)))
+    model = Reference(
+        calendar, {"first_response": 600, "next_response": 600, "resolution": 6000}, 50
+    )
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    model.apply("pending", start)
+    model.advance(start, start + timedelta(days=2))
+    assert all(c.used == 0 for c in model.clocks.values())
+    assert date(2026, 1, 5) == start.date()
