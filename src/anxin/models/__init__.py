@@ -33,6 +33,18 @@ from anxin.models.identity import (
     TrustedPayee,
     User,
 )
+from anxin.models.incidents import (
+    AffectedHolder,
+    AffectedQuery,
+    CollectiveGroup,
+    CollectiveMember,
+    Incident,
+    IncidentEvent,
+    IncidentUpdate,
+    RemediationItem,
+    RemediationPlan,
+    StatusSubscriber,
+)
 from anxin.models.insider import (
     AccessLogEntry,
     AuditCheckpoint,
@@ -140,4 +152,8 @@ __all__ += [
 __all__ += [
     "BusinessCalendar", "CalendarDay", "ContactRequest", "Csat", "Dispute", "Macro", "SlaClock",
     "SlaPolicy", "Ticket", "TicketEvent", "TicketLink", "TicketMessage",
+]  # fmt: skip
+__all__ += [
+    "AffectedHolder", "AffectedQuery", "CollectiveGroup", "CollectiveMember", "Incident",
+    "IncidentEvent", "IncidentUpdate", "RemediationItem", "RemediationPlan", "StatusSubscriber",
 ]  # fmt: skip
