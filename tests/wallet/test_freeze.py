@@ -155,7 +155,8 @@ def test_appeal_is_recorded_encrypted_and_staff_can_read_it(
     appealed = api.call("POST", f"/v1/me/freezes/{made['id']}/appeals",
                         json={"message": message})  # fmt: skip
     assert appealed.status_code == 201, appealed.text
-    assert appealed.json()["status"] == "open" and appealed.json()["care_ticket_id"] is None
+    assert appealed.json()["status"] == "open"
+    assert appealed.json()["care_ticket_id"] is not None  # a care ticket carries the appeal
     kinds = [n["kind"] for n in api.call("GET", "/v1/me/notifications").json()["data"]]
     assert kinds[0] == "wallet.appeal_received"
     with UnitOfWork(container.database) as uow:

@@ -276,7 +276,8 @@ def appeal(
     session: Session, vault: Vault, holder: User, freeze_id: uuid.UUID, *, message: str,
     now: datetime,
 ) -> FreezeAppeal:  # fmt: skip
-    """Record the holder's appeal (it becomes a care ticket once care cases exist)."""
+    """Record the holder's appeal; it is carried by a care ticket (``funds_frozen``, linked
+    to the freeze), so it is answered on the SLA clock like any complaint."""
     row = get_freeze(session, holder.id, freeze_id)
     if row.status != "active":
         raise Conflict("this freeze was already lifted", code="freeze_not_active")
@@ -293,6 +294,11 @@ def appeal(
         care_ticket_id=None, created_at=now,
     )  # fmt: skip
     session.add(found)
+    session.flush()
+    # Imported here: the care desk builds on the wallet, not the other way round.
+    from anxin.care.appeals import ticket_for_appeal
+
+    found.care_ticket_id = ticket_for_appeal(session, vault, holder, row, text, now).id
     session.flush()
     notify.security_event(
         session, vault, holder, "wallet.appeal_received", now=now,
