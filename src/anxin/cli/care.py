@@ -17,3 +17,7 @@ app.command("eval")(care_eval.evaluate)
 from anxin.cli import care_intake  # noqa: E402
 
 app.command("smtp")(care_intake.smtp)
+
+from anxin.cli import care_tickets  # noqa: E402
+
+app.command("close-resolved")(care_tickets.close_resolved)
