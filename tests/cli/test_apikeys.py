@@ -67,7 +67,7 @@ def test_invalid_scopes_from_the_real_executable(db_url: str, tmp_path: Path,
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [
-        "error: unknown scope(s) root; known: ledger, ledger:read"
+        "error: unknown scope(s) root; known: ledger, ledger:read, care:import"
     ]
 
 

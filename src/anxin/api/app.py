@@ -13,7 +13,9 @@ from anxin.api.deps import Container
 from anxin.api.limits import BodySizeLimit
 from anxin.audit import endpoints as audit_endpoints
 from anxin.audit.worker import AuditWorker
+from anxin.care import chat_endpoints as care_chat_endpoints
 from anxin.care import holder_endpoints as care_holder_endpoints
+from anxin.care import intake_endpoints as care_intake_endpoints
 from anxin.care import macro_endpoints as care_macro_endpoints
 from anxin.care import staff_endpoints as care_staff_endpoints
 from anxin.identity import endpoints as identity_endpoints
@@ -134,4 +136,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     for router in routers:
         app.include_router(router)
+    for intake in (
+        care_intake_endpoints.public_router,
+        care_intake_endpoints.staff_router,
+        care_chat_endpoints.holder_router,
+        care_chat_endpoints.staff_router,
+    ):
+        app.include_router(intake)
     return app

@@ -26,6 +26,7 @@ from anxin.models import ApiKey
 SCOPES: dict[str, str] = {
     "ledger": "read and write accounts, transfers and assets",
     "ledger:read": "read accounts, transfers and assets",
+    "care:import": "import social-media posts as care tickets (POST /v1/care/import/social)",
 }
 IMPLIED: dict[str, set[str]] = {"ledger": {"ledger:read"}}
 NAME_MAX = 100  # the api_keys.name column

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+from typing import Any, AnyStr, Protocol
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -55,8 +55,8 @@ class _CareSMTP(SMTP):
         self._care_handler = handler
         self._last_reply = ""
 
-    async def push(self, status: str) -> None:
-        self._last_reply = status
+    async def push(self, status: AnyStr) -> None:
+        self._last_reply = status if isinstance(status, str) else status.decode(errors="replace")
         await super().push(status)
 
     async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's command name
