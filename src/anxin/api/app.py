@@ -14,6 +14,7 @@ from anxin.api.limits import BodySizeLimit
 from anxin.audit import endpoints as audit_endpoints
 from anxin.audit.worker import AuditWorker
 from anxin.care import chat_endpoints as care_chat_endpoints
+from anxin.care import dispute_endpoints, report_endpoints
 from anxin.care import holder_endpoints as care_holder_endpoints
 from anxin.care import intake_endpoints as care_intake_endpoints
 from anxin.care import macro_endpoints as care_macro_endpoints
@@ -143,4 +144,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         care_chat_endpoints.staff_router,
     ):
         app.include_router(intake)
+    app.include_router(dispute_endpoints.holder_router)
+    app.include_router(dispute_endpoints.staff_router)
+    app.include_router(report_endpoints.router)
     return app

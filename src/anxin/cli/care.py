@@ -21,3 +21,7 @@ app.command("smtp")(care_intake.smtp)
 from anxin.cli import care_tickets  # noqa: E402
 
 app.command("close-resolved")(care_tickets.close_resolved)
+
+from anxin.cli import care_reports  # noqa: E402
+
+app.command("report")(care_reports.report)
