@@ -49,6 +49,7 @@ def test_file_list_view_and_others_get_404(
     ticket = _file(client, alice, transfer_ids=[mine])
     assert ticket["reference"].startswith("AX-") and ticket["status"] == "new"
     assert ticket["transfer_ids"] == [mine]
+    assert ticket["expected_answer_at"] is not None  # the first-response target
     assert [m["author"] for m in ticket["messages"]] == ["you"]
     assert ticket["messages"][0]["body"] == BODY["body"]
     listed = client.get("/v1/me/care/tickets", headers=alice.headers).json()["data"]
@@ -83,7 +84,8 @@ def test_conversation_states_and_one_rating(
 ) -> None:
     alice = holder()
     ticket = _file(client, alice)
-    path, staff_path = f"/v1/me/care/tickets/{ticket['id']}", f"/v1/staff/care/tickets/{ticket['id']}"
+    path = f"/v1/me/care/tickets/{ticket['id']}"
+    staff_path = f"/v1/staff/care/tickets/{ticket['id']}"
     early = client.post(f"{path}/rating", json={"rating": 4}, headers=alice.headers)
     assert early.status_code == 409 and early.json()["code"] == "csat_not_requested"
     note = client.post(f"{staff_path}/notes", json={"body": "check card 1234"},
