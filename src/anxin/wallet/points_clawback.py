@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anxin.ledger.commands import TransferOp
@@ -58,13 +58,15 @@ def points_due(earned: int, captured: int, refunded_before: int, refunding: int)
 
 def _take(session: Session, user_id: uuid.UUID, reference: str, wanted: int) -> int:
     """Take up to ``wanted`` points off the holder's lots; how many were there."""
-    own_first = case((PointsLot.reference == reference, 0), else_=1)
-    lots = session.scalars(
+    # Locked in the order spending locks them (soonest expiring first), so a refund and a
+    # redemption at once wait for each other instead of deadlocking; taken own lot first.
+    locked = session.scalars(
         select(PointsLot)
         .where(PointsLot.user_id == user_id, PointsLot.remaining > 0)
-        .order_by(own_first, PointsLot.expires_at, PointsLot.id)
+        .order_by(PointsLot.expires_at, PointsLot.id)
         .with_for_update()
     ).all()
+    lots = sorted(locked, key=lambda lot: lot.reference != reference)  # stable: keeps expiry
     left = wanted
     for lot in lots:
         if left == 0:
@@ -88,6 +90,9 @@ def clawback(
     wallet = accounts.find_wallet_account(session, user_id, POINTS)
     if due == 0 or wallet is None:
         return Clawback(due, 0, None)
+    # As every spending of points does: the holder first, then their lots.
+    accounts.lock_holder(session, user_id)
+    session.refresh(wallet)  # the balance as of the lock
     # The lots' remaining points add up to the balance, so both bound what can be taken.
     taken = _take(session, user_id, reference, min(due, max(balance_of(wallet).available, 0)))
     if taken == 0:
