@@ -127,6 +127,8 @@ def test_points_api(
     assert redeemed.json() == {"points": 200, "asset": "CNY", "amount": 2_00}
     replay = api.call("POST", "/v1/me/points/redeem", key="r-1", json={"points": 200})
     assert replay.json() == redeemed.json() and replay.headers["Idempotent-Replayed"] == "true"
+    reused = api.call("POST", "/v1/me/points/redeem", key="r-1", json={"points": 100})
+    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
     assert api.call("GET", "/v1/me/points").json()["balance"] == 100
     history = api.call("GET", "/v1/me/statements?asset=POINTS").json()["data"]
     assert [(x["type"], x["amount"]) for x in history] == [

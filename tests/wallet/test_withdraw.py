@@ -93,6 +93,13 @@ def test_step_up_is_bound_to_amount_and_destination(
     replay = api.client.post("/v1/me/withdrawals", headers=headers,
                              json={"destination_id": account, "amount": 10_00})  # fmt: skip
     assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    reused = api.call("POST", "/v1/me/withdrawals", key="w-su",
+                      json={"destination_id": account, "amount": 11_00})  # fmt: skip
+    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
+    missing = api.call("POST", "/v1/me/withdrawals", json={"destination_id": account,
+                                                            "amount": 10_00})  # fmt: skip
+    assert (missing.status_code, missing.json()["code"]) == (400, "idempotency_key_required")
+    assert wallet(api)["balance"]["available"] == 490_00  # one withdrawal, whatever came after
 
 
 def test_limits_come_first_with_a_clear_error(
