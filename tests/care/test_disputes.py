@@ -298,3 +298,28 @@ def test_disputes_on_both_databases_commit_and_verify(database: Database, vault:
     with database.connect(write=False) as connection:
         report = verify_ledger(connection)
     assert report.ok, report.problems
+
+
+def test_a_frozen_wallet_gets_no_credit_and_a_rejection_records_it_all_as_unrecovered(
+    uow: UnitOfWork, vault: Vault, people: tuple[User, User]
+) -> None:
+    from anxin.wallet import freeze
+
+    holder, staff = people
+    first_debit, second_debit = pay(uow, holder, 40_00), pay(uow, holder, 20_00)
+    first = open_(uow, vault, holder, first_debit)
+    assert first.provisional_transfer_id is not None
+    risk = make_user(uow.session, vault, NOW, role="risk_officer")
+    freeze.freeze(uow.session, vault, risk, holder, scope="all", reason_code="legal_order",
+                  note="court order 17", now=NOW)  # fmt: skip
+    second = open_(uow, vault, holder, second_debit)  # filed all the same
+    assert second.provisional_transfer_id is None
+    event = uow.session.scalars(
+        select(TicketEvent).where(TicketEvent.ticket_id == second.ticket_id,
+                                  TicketEvent.kind == "dispute_opened")
+    ).one()  # fmt: skip
+    assert event.data["no_credit_reason"] == "wallet_cannot_receive"
+    made = decide(uow, vault, staff, first, "rejected", "not fraud", timedelta(days=1))
+    assert (made.reversed, made.unrecovered) == (0, 40_00)
+    assert first.unrecovered_amount == 40_00
+    verify(uow)
