@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from anxin.care import queues, states, triage
+from anxin.care import queues, states, triage, views
 from anxin.care.errors import InvalidTicket, InvalidTransition
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.models.care import SlaClock, TicketEvent
@@ -85,3 +85,14 @@ def test_queue_sorts_by_sla_due_time(uow: UnitOfWork, vault: Vault) -> None:
     counts = {(c.category, c.language): c.tickets for c in queues.counts(uow.session)}
     assert counts[("fees", "en")] == 3 and counts[("points", "zh")] == 1
     assert [i.ticket.id for i in queues.queue(uow.session, language="zh")] == [other.id]
+
+
+def test_an_erased_holder_reads_as_erased(uow: UnitOfWork, vault: Vault) -> None:
+    agent = make_user(uow.session, vault, NOW, role="agent")
+    holder = make_user(uow.session, vault, NOW)
+    ticket = new_ticket(uow.session, vault, holder=holder)
+    vault.shred(uow.session, holder.id, NOW)
+    [item] = queues.queue(uow.session)
+    assert views.queue_item(uow.session, vault, item.ticket, item.due_at).subject == "[erased]"
+    seen = views.staff_ticket(uow.session, vault, ticket, staff=agent, now=NOW)
+    assert [m.body for m in seen.messages] == ["[erased]"]

@@ -94,7 +94,8 @@ def rate(ticket_id: uuid.UUID, body: RatingIn, auth: HolderAuth, uow: WriteUoW) 
     ticket = _mine(uow.session, auth, ticket_id, for_update=True)
     row = csat.answer(uow.session, auth.vault, ticket, rating=body.rating, comment=body.comment,
                       now=auth.now)  # fmt: skip
-    out = CsatOut(requested_at=row.requested_at, rating=row.rating, comment=body.comment,
+    out = CsatOut(requested_at=row.requested_at, rating=row.rating,
+                  comment=(body.comment or "").strip() or None,
                   answered_at=row.answered_at)  # fmt: skip
     uow.commit()
     return out

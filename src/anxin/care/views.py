@@ -9,12 +9,13 @@ ticket is recorded in that holder's access log (they can see who read their comp
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anxin.care import sla
+from anxin.care import sealing, sla
 from anxin.care.merge import thread
 from anxin.care.schemas import (
     ClockOut,
@@ -29,13 +30,31 @@ from anxin.care.schemas import (
     StaffMessageOut,
     StaffTicketOut,
 )
-from anxin.care.sealing import csat_comment, message_body, ticket_contact, ticket_subject
 from anxin.identity import contacts as contact_book
 from anxin.models import User
-from anxin.models.care import Csat, SlaClock, Ticket, TicketEvent, TicketLink
+from anxin.models.care import Csat, SlaClock, Ticket, TicketEvent, TicketLink, TicketMessage
 from anxin.privacy import access_log
 from anxin.privacy.masking import mask_email, mask_name, mask_phone
-from anxin.privacy.vault import Vault
+from anxin.privacy.vault import DataShredded, Vault
+
+ERASED = "[erased]"
+
+
+def _erasable(read: Callable[[], str | None]) -> str | None:
+    """A holder who closed their account had their key destroyed: their tickets stay in
+    queues and reports, their words read as erased instead of failing the whole page."""
+    try:
+        return read()
+    except DataShredded:
+        return ERASED
+
+
+def ticket_subject(session: Session, vault: Vault, ticket: Ticket) -> str:
+    return _erasable(lambda: sealing.ticket_subject(session, vault, ticket)) or ""
+
+
+def message_body(session: Session, vault: Vault, message: TicketMessage) -> str:
+    return _erasable(lambda: sealing.message_body(session, vault, message)) or ""
 
 
 def _csat(session: Session, vault: Vault, ticket: Ticket) -> CsatOut | None:
@@ -43,7 +62,7 @@ def _csat(session: Session, vault: Vault, ticket: Ticket) -> CsatOut | None:
     if row is None:
         return None
     return CsatOut(requested_at=row.requested_at, rating=row.rating,
-                   comment=csat_comment(session, vault, ticket, row),
+                   comment=_erasable(lambda: sealing.csat_comment(session, vault, ticket, row)),
                    answered_at=row.answered_at)  # fmt: skip
 
 
@@ -112,7 +131,9 @@ def _holder_card(session: Session, vault: Vault, holder_id: uuid.UUID) -> Holder
 
 
 def _masked_contact(session: Session, vault: Vault, ticket: Ticket) -> str | None:
-    value = ticket_contact(session, vault, ticket)
+    value = _erasable(lambda: sealing.ticket_contact(session, vault, ticket))
+    if value == ERASED:
+        return ERASED
     if value is None:
         return None
     return mask_email(value) if ticket.contact_kind == "email" else mask_phone(value)
