@@ -115,6 +115,10 @@ class BatchApplier:
         # so the bulk writer hands them over without touching each value again.
         self.new_transfers: list[tuple[Any, ...]] = []
         self.new_entries: list[tuple[Any, ...]] = []
+        # Accounts in the order they first became dirty. ``accounts`` may hold far more than
+        # this batch touches (the engine's cache), so changes are not found by scanning it. A
+        # rolled-back linked group may leave an account here that is clean again.
+        self.changed_accounts: list[AccountState] = []
         self._saving = False
         self._micros = to_micros(now)
         self._now_text = iso(now)
@@ -183,9 +187,8 @@ class BatchApplier:
             transfer.status, transfer.settled_amount, transfer.dirty = status, settled, dirty
 
     def _touch_account(self, account: AccountState) -> None:
-        if self._saving and account.id not in self._account_undo:
+        if account.id not in self._account_undo:
             self._account_undo[account.id] = (account.counters(), account.dirty)
-        account.dirty = True
 
     def _touch_transfer(self, transfer: TransferState) -> None:
         if self._saving and transfer.id not in self._transfer_undo:
@@ -373,7 +376,12 @@ class BatchApplier:
         if self._saving:
             self._touch_account(source)
             self._touch_account(destination)
-        source.dirty = destination.dirty = True
+        if not source.dirty:
+            source.dirty = True
+            self.changed_accounts.append(source)
+        if not destination.dirty:
+            destination.dirty = True
+            self.changed_accounts.append(destination)
         source.debits_posted += posted
         source.debits_pending += pending
         self._entry(transfer_hex, source, "D", posted, pending)

@@ -82,6 +82,10 @@ StoredKey = tuple[str, str, str, dict[str, Any]]  # scope, key, fingerprint, res
 
 class BulkWriter(Protocol):
     def render_time(self, moment: datetime) -> str: ...
+    def data_version(self) -> int | None:
+        """A number that changes whenever another connection commits to the database, or
+        None where there is no such number (PostgreSQL)."""
+
     def lock_head(self) -> Head: ...
     def load_keys(self, claims: Sequence[tuple[str, str]]) -> list[StoredKey]: ...
     def load_accounts(self, hexes: Sequence[str]) -> list[tuple[Any, ...]]: ...
@@ -118,6 +122,11 @@ class SQLiteBulkWriter(_DriverAccess):
     def render_time(self, moment: datetime) -> str:
         # SQLAlchemy's storage format for SQLite DATETIME, in UTC (see kit.types.UTCDateTime).
         return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def data_version(self) -> int | None:
+        # Unchanged by this connection's own commits and by checkpoints (short of TRUNCATE).
+        version: int = self._raw.execute("PRAGMA data_version").fetchone()[0]
+        return version
 
     def lock_head(self) -> Head:
         # BEGIN IMMEDIATE already took the database's write lock: a plain read will do.
@@ -205,6 +214,9 @@ def _sqlite_time(text: str) -> datetime:
 class PostgresBulkWriter(_DriverAccess):
     def render_time(self, moment: datetime) -> str:
         return moment.isoformat()  # carries its +00:00 offset: no session time zone involved
+
+    def data_version(self) -> int | None:
+        return None  # rows are locked FOR UPDATE instead, and read afresh every batch
 
     def _select(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self._statement(sql), self._raw.cursor() as cursor:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from anxin.kit.clock import Clock, SystemClock
 from anxin.kit.db import Database
 from anxin.kit.errors import ServiceUnavailable
-from anxin.ledger.batch import apply_batch, expire_due, phase_seconds
+from anxin.ledger.batch import AccountCache, account_cache, apply_batch, expire_due, phase_seconds
 from anxin.ledger.commands import Command, CommandResult
 from anxin.ledger.errors import IdempotencyKeyInFlight
 
@@ -161,6 +161,8 @@ class LedgerEngine:
         self._connection: Connection | None = None
         self._last_expiry = 0.0
         self._checkpointer: _Checkpointer | None = None
+        # SQLite: account states kept between batches on the writer's connection.
+        self._accounts = AccountCache() if database.is_sqlite else None
         self.batches = 0
         self.commit_latencies: deque[float] = deque(maxlen=100_000)
         # Writer seconds by phase (load, apply, write, commit, settle), for benchmarks.
@@ -233,6 +235,7 @@ class LedgerEngine:
 
     def _run(self) -> None:
         phase_seconds.set(self.phase_seconds)  # this thread's context only
+        account_cache.set(self._accounts)
         while True:
             batch = self._take_batch()
             if batch:
@@ -257,6 +260,8 @@ class LedgerEngine:
         raw.execute(f"PRAGMA {setting}")
 
     def _drop_connection(self) -> None:
+        if self._accounts is not None:
+            self._accounts.clear()  # they belonged to that connection's view
         if self._connection is not None:
             with contextlib.suppress(DBAPIError):  # it may already be gone
                 if self._database.is_sqlite and not self._connection.invalidated:
@@ -274,6 +279,8 @@ class LedgerEngine:
                     results = apply_batch(connection, commands, self._clock.now())
                     committing = time.perf_counter()
                 self.phase_seconds["commit"] += time.perf_counter() - committing
+                if self._accounts is not None:
+                    self._accounts.committed()
                 return results
             except DBAPIError as error:
                 self._drop_connection()
@@ -341,6 +348,8 @@ class LedgerEngine:
             connection = self._conn()
             with connection.begin():
                 expire_due(connection, self._clock.now())
+            if self._accounts is not None:
+                self._accounts.committed()
         except DBAPIError:
             log.exception("expiring pending transfers failed; will retry")
             self._drop_connection()
