@@ -272,6 +272,12 @@ class Settings(BaseSettings):
         description="Days after resolution in which a customer's reply reopens a ticket; "
         "after them the ticket closes and a new message opens a new ticket.",
     )  # fmt: skip
+    # -- care desk SLA clocks (docs/care.md) --------------------------------------------------
+    care_sla_tick_seconds: float = Field(
+        default=60.0, ge=0,
+        description="How often the server checks SLA clocks for warnings, breaches and "
+        "escalation (0: never; then run `anxin care sla-tick`, e.g. from cron).",
+    )  # fmt: skip
 
     @field_validator("business_timezone")
     @classmethod

@@ -18,7 +18,9 @@ from anxin.care import dispute_endpoints, report_endpoints
 from anxin.care import holder_endpoints as care_holder_endpoints
 from anxin.care import intake_endpoints as care_intake_endpoints
 from anxin.care import macro_endpoints as care_macro_endpoints
+from anxin.care import sla_endpoints as care_sla_endpoints
 from anxin.care import staff_endpoints as care_staff_endpoints
+from anxin.care.sla_worker import start_sla_worker
 from anxin.identity import endpoints as identity_endpoints
 from anxin.identity import factor_endpoints, staff
 from anxin.identity.outbox import OutboxWorker
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             audit_worker = AuditWorker(
                 database, keys.keyring, clock, interval=settings.audit_checkpoint_interval_seconds
             ).start()
+        sla_worker = start_sla_worker(settings, database, clock)  # SLA warnings and breaches
         app.state.container = Container(
             settings=settings, database=database, engine=engine, clock=clock, keys=keys,
             identity=identity,
@@ -97,6 +100,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 webhook_worker.stop()
             if audit_worker is not None:
                 audit_worker.stop()
+            if sla_worker is not None:
+                sla_worker.stop()
             engine.stop()  # finishes what was acknowledged to the engine first
             database.dispose()
 
@@ -134,6 +139,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         care_holder_endpoints.router,
         care_staff_endpoints.router,
         care_macro_endpoints.router,
+        care_sla_endpoints.router,
     )
     for router in routers:
         app.include_router(router)

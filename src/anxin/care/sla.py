@@ -39,7 +39,7 @@ RESPONSE_CLOCKS = ("first_response", "next_response")
 class TickReport:
     warned: int = 0
     breached: int = 0
-    escalated: int = 0
+    escalated: int = 0  # tickets
     tickets: list[str] = field(default_factory=list)  # references escalated
 
 
@@ -68,7 +68,7 @@ def used_seconds(clock: SlaClock, calendar: Calendar, now: datetime) -> int:
     return clock.used_seconds + max(0, calendar.business_seconds_between(clock.running_since, now))
 
 
-def _run(clock: SlaClock, calendar: Calendar, now: datetime) -> None:
+def run_clock(clock: SlaClock, calendar: Calendar, now: datetime) -> None:
     clock.status, clock.running_since, clock.met_at = "running", now, None
     clock.due_at = calendar.add_business_seconds(
         now, max(0, clock.target_seconds - clock.used_seconds)
@@ -105,7 +105,7 @@ class _Context:
         clock.target_seconds = target_seconds(self.policy, kind)
         clock.used_seconds = 0
         clock.warned_at = clock.breached_at = None
-        _run(clock, calendar, now)
+        run_clock(clock, calendar, now)
         self.session.add(clock)
         return clock
 
@@ -202,11 +202,11 @@ def on_status(session: Session, ticket: Ticket, old: str, new: str, now: datetim
     elif old == "pending_customer":
         for clock in clocks:
             if clock.status == "paused":
-                _run(clock, context.calendar(clock.kind), now)
+                run_clock(clock, context.calendar(clock.kind), now)
     elif old in ("resolved", "closed"):
         for clock in clocks:
             if clock.kind == "resolution" and clock.status == "met":
-                _run(clock, context.calendar(clock.kind), now)
+                run_clock(clock, context.calendar(clock.kind), now)
     session.flush()
 
 
@@ -224,7 +224,7 @@ def reapply_policy(session: Session, ticket: Ticket, now: datetime) -> None:
             clock.used_seconds = used_seconds(clock, context.calendar(clock.kind), now)
         clock.target_seconds = target_seconds(policy, clock.kind)
         if clock.status == "running":
-            _run(clock, context.calendar(clock.kind), now)
+            run_clock(clock, context.calendar(clock.kind), now)
     _event(session, ticket, "sla_policy", now, policy_id=str(policy.id), policy=policy.name)
     session.flush()
 
@@ -269,7 +269,10 @@ def tick(session: Session, now: datetime, *, limit: int = 5000) -> TickReport:
             report.breached += 1
             _event(session, ticket, "sla_breached", now, clock=clock.kind,
                    due_at=_iso(clock.due_at), noticed="tick")  # fmt: skip
-            if escalate(session, ticket, clock.kind, now):
+            # One escalation per ticket and pass, for the clock that ran out first.
+            if ticket.reference not in report.tickets and escalate(
+                session, ticket, clock.kind, now
+            ):
                 report.escalated += 1
                 report.tickets.append(ticket.reference)
             continue

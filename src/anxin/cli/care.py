@@ -22,6 +22,11 @@ from anxin.cli import care_tickets  # noqa: E402
 
 app.command("close-resolved")(care_tickets.close_resolved)
 
+from anxin.cli import care_sla  # noqa: E402
+
+app.command("sla-tick")(care_sla.sla_tick)
+app.command("sla-defaults")(care_sla.sla_defaults)
+
 from anxin.cli import care_reports  # noqa: E402
 
 app.command("report")(care_reports.report)
