@@ -7,49 +7,61 @@ import pytest
 from anxin.collective.cusum import PoissonCusum
 
 
-def test_each_arrival_adds_log_of_the_elevation() -> None:
+def test_each_arrival_adds_the_log_likelihood_ratio_of_one_event() -> None:
     cusum = PoissonCusum(elevation=4.0, cap=100.0)
-    assert cusum.arrive() == pytest.approx(math.log(4.0))
-    assert cusum.arrive() == pytest.approx(2 * math.log(4.0))
+    assert cusum.arrive(2.0) == pytest.approx(math.log(4.0))
+    assert cusum.arrive(0.1) == pytest.approx(2 * math.log(4.0))
 
 
-def test_quiet_time_drains_k_minus_one_per_expected_event() -> None:
+def test_quiet_time_drains_the_alternatives_excess() -> None:
     cusum = PoissonCusum(elevation=4.0, cap=100.0)
+    assert cusum.excess(2.0) == pytest.approx(6.0)  # (k - 1) * rate
     for _ in range(5):
-        cusum.arrive()
+        cusum.arrive(2.0)
     before = cusum.value
-    assert not cusum.decay(0.5)
-    assert cusum.value == pytest.approx(before - 3.0 * 0.5)
+    assert not cusum.drain(1.5)
+    assert cusum.value == pytest.approx(before - 1.5)
+
+
+def test_a_busy_group_is_tested_against_a_bounded_excess() -> None:
+    cusum = PoissonCusum(elevation=8.0, cap=100.0, max_excess=30.0)
+    assert cusum.excess(1.0) == pytest.approx(7.0)
+    assert cusum.jump(1.0) == pytest.approx(math.log(8.0))
+    assert cusum.excess(25.0) == pytest.approx(30.0)  # not 175 more per hour
+    assert cusum.jump(25.0) == pytest.approx(math.log(55.0 / 25.0))
 
 
 def test_the_statistic_never_goes_below_zero_and_reports_the_end_of_an_episode() -> None:
     cusum = PoissonCusum(elevation=8.0, cap=100.0)
-    cusum.arrive()
-    assert cusum.decay(10.0)
+    cusum.arrive(1.0)
+    assert cusum.drain(10.0)
     assert cusum.value == 0.0
 
 
 def test_the_cap_bounds_the_statistic_so_it_recovers_after_a_burst() -> None:
     cusum = PoissonCusum(elevation=8.0, cap=20.0)
     for _ in range(100):
-        cusum.arrive()
+        cusum.arrive(1.0)
     assert cusum.value == 20.0
-    assert cusum.decay(20.0 / 7.0 + 1e-9)
+    assert cusum.drain(20.0)
 
 
 def test_arrivals_at_the_baseline_rate_drift_down_and_a_burst_drifts_up() -> None:
-    # Per expected event: +ln k per arrival vs -(k-1); at the baseline rate the sum is negative.
+    # Per hour at rate r: +r*ln(k) from arrivals against -(k-1)*r drained; ln k < k - 1.
+    rate = 3.0
     baseline, burst = PoissonCusum(4.0, cap=1e9), PoissonCusum(4.0, cap=1e9)
     for _ in range(50):
-        baseline.decay(1.0)
-        baseline.arrive()
-        burst.decay(0.1)
-        burst.arrive()
+        baseline.drain(baseline.excess(rate) / rate)  # one baseline gap between arrivals
+        baseline.arrive(rate)
+        burst.drain(burst.excess(rate) / rate / 10)  # ten times as often
+        burst.arrive(rate)
     assert baseline.value < 2 * math.log(4.0)
     assert burst.value > 40
 
 
-@pytest.mark.parametrize(("elevation", "cap"), [(1.0, 10.0), (0.5, 10.0), (2.0, 0.0)])
-def test_nonsense_parameters_are_refused(elevation: float, cap: float) -> None:
+@pytest.mark.parametrize(
+    ("elevation", "cap", "excess"), [(1.0, 10.0, 5.0), (0.5, 10.0, 5.0), (2.0, 0.0, 5.0), (2.0, 1.0, 0.0)]
+)
+def test_nonsense_parameters_are_refused(elevation: float, cap: float, excess: float) -> None:
     with pytest.raises(ValueError):
-        PoissonCusum(elevation, cap=cap)
+        PoissonCusum(elevation, cap=cap, max_excess=excess)

@@ -19,6 +19,7 @@ burst does not teach the baseline that bursts are normal.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -157,9 +158,11 @@ def expected_events(
     start: float,
     end: float,
     *,
+    excess: Callable[[float], float] | None = None,
     enough: float = math.inf,
 ) -> float:
-    """Expected arrivals of a group between two instants (seconds), hour by hour.
+    """Expected arrivals of a group between two instants (seconds), hour by hour; with
+    ``excess``, the integral of ``excess(rate)`` instead (what a CUSUM drains).
 
     Stops early once ``enough`` is reached: the caller only needs to know that its
     statistic has drained to zero, and a rarely seen group may have been quiet for days.
@@ -170,6 +173,12 @@ def expected_events(
         hour = int(moment // _SECONDS_PER_HOUR)
         until = min(end, (hour + 1) * _SECONDS_PER_HOUR)
         rate = share * profile.rate(hour) + prior_rate
-        total += rate * (until - moment) / _SECONDS_PER_HOUR
+        per_hour = rate if excess is None else excess(rate)
+        total += per_hour * (until - moment) / _SECONDS_PER_HOUR
         moment = until
     return total
+
+
+def group_rate(profile: WeeklyProfile, share: float, prior_rate: float, seconds: float) -> float:
+    """A group's expected complaints per hour at an instant."""
+    return share * profile.rate(int(seconds // _SECONDS_PER_HOUR)) + prior_rate

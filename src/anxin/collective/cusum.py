@@ -1,11 +1,13 @@
 """A one-sided Poisson CUSUM on event arrivals in continuous time.
 
-Under the baseline, events arrive at rate ``lambda0``; under the alternative, at
-``k * lambda0``. The log-likelihood ratio of the alternative gains ``ln k`` at each event
-and loses ``(k - 1) * lambda0 * dt`` over a quiet stretch ``dt``. The statistic is that
-running log-likelihood ratio floored at zero (Page's CUSUM); it alarms above ``h``. The
-expected integral of ``lambda0`` is supplied by the caller, because the baseline rate varies
-hour by hour.
+Under the baseline, events arrive at rate ``r`` (which varies hour by hour); under the
+alternative, at ``r + e(r)`` where the excess ``e(r) = min((k - 1) * r, E)``: k times the
+baseline, but never more than ``E`` extra complaints per hour, because a busy group needs no
+eightfold rise to be a burst worth telling anyone about. The log-likelihood ratio of the
+alternative gains ``ln(1 + e(r)/r)`` at each event and loses the integral of ``e(r)`` over
+quiet time. The statistic is that running log-likelihood ratio floored at zero (Page's
+CUSUM); it alarms above a threshold ``h``. The integral of the excess over an interval is
+supplied by the caller (``baseline.excess_events``), which knows how ``r`` varies.
 """
 
 from __future__ import annotations
@@ -18,37 +20,34 @@ from dataclasses import dataclass
 class PoissonCusum:
     elevation: float  # k > 1: the rate ratio the test is tuned to notice
     cap: float  # the statistic never exceeds this, so it recovers soon after a burst ends
+    max_excess: float = math.inf  # E: extra complaints per hour the alternative assumes at most
     value: float = 0.0
 
     def __post_init__(self) -> None:
         if self.elevation <= 1.0:
             raise ValueError("the elevation ratio k must be above 1")
-        if self.cap <= 0.0:
-            raise ValueError("the cap must be positive")
+        if self.cap <= 0.0 or self.max_excess <= 0.0:
+            raise ValueError("the cap and the maximum excess must be positive")
 
-    @property
-    def jump(self) -> float:
-        """What one arrival adds: ln k."""
-        return math.log(self.elevation)
+    def excess(self, rate: float) -> float:
+        """Extra events per hour under the alternative, at baseline ``rate``."""
+        return min((self.elevation - 1.0) * rate, self.max_excess)
 
-    def drain_per_expected_event(self) -> float:
-        """What one expected (baseline) event's worth of quiet time removes: k - 1."""
-        return self.elevation - 1.0
+    def jump(self, rate: float) -> float:
+        """What one arrival adds at baseline ``rate`` (events per hour, > 0)."""
+        return math.log1p(self.excess(rate) / rate)
 
-    def decay(self, expected_events: float) -> bool:
-        """Let time pass in which ``expected_events`` baseline events were due.
+    def drain(self, excess_events: float) -> bool:
+        """Let quiet time pass over which the alternative expected ``excess_events`` more.
 
         Returns True when the statistic has fallen back to zero (the episode is over).
         """
-        if expected_events < 0:
-            raise ValueError("expected events cannot be negative")
-        self.value = max(0.0, self.value - self.drain_per_expected_event() * expected_events)
+        if excess_events < 0:
+            raise ValueError("excess events cannot be negative")
+        self.value = max(0.0, self.value - excess_events)
         return self.value == 0.0
 
-    def arrive(self) -> float:
-        """Count one arrival; returns the new statistic."""
-        self.value = min(self.cap, self.value + self.jump)
+    def arrive(self, rate: float) -> float:
+        """Count one arrival at baseline ``rate``; returns the new statistic."""
+        self.value = min(self.cap, self.value + self.jump(rate))
         return self.value
-
-    def reset(self) -> None:
-        self.value = 0.0

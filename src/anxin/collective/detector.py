@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from anxin.collective.alarm import CollectiveComplaint, GroupKey, dense, unit
-from anxin.collective.baseline import GroupShares, WeeklyProfile, expected_events
+from anxin.collective.baseline import GroupShares, WeeklyProfile, expected_events, group_rate
 from anxin.collective.cusum import PoissonCusum
 from anxin.collective.facts import fact_keys
 from anxin.collective.history import History
@@ -142,16 +142,25 @@ class Detector:
             self._housekeeping(now)
         return raised
 
-    def _expected(self, key: GroupKey, start: float, end: float, enough: float) -> float:
+    def _new_cusum(self) -> PoissonCusum:
+        s = self.settings
+        return PoissonCusum(s.elevation, s.cap_factor * s.threshold, s.max_excess_per_hour)
+
+    def _excess(self, key: GroupKey, cusum: PoissonCusum, start: float, end: float) -> float:
         share = self._shares.share(key, end)
         prior = self.settings.prior_rate_per_hour
-        return expected_events(self._profile, share, prior, start, end, enough=enough)
+        return expected_events(
+            self._profile, share, prior, start, end, excess=cusum.excess, enough=cusum.value
+        )
+
+    def _rate(self, key: GroupKey, seconds: float) -> float:
+        share = self._shares.share(key, seconds)
+        return group_rate(self._profile, share, self.settings.prior_rate_per_hour, seconds)
 
     def _drain(self, key: GroupKey, group: _Group, now: float) -> None:
         """Let the quiet time since the group's last arrival drain its statistic."""
         if now > group.last_seconds and group.cusum.value > 0:
-            needed = group.cusum.value / group.cusum.drain_per_expected_event() * 1.0001
-            group.cusum.decay(self._expected(key, group.last_seconds, now, needed))
+            group.cusum.drain(self._excess(key, group.cusum, group.last_seconds, now))
         if group.cusum.value == 0.0:
             group.episode.clear()
             group.episode_holders.clear()
@@ -167,14 +176,13 @@ class Detector:
         s = self.settings
         group = self._groups.get(key)
         if group is None:
-            cusum = PoissonCusum(s.elevation, cap=s.cap_factor * s.threshold)
-            group = self._groups[key] = _Group(cusum, now)
+            group = self._groups[key] = _Group(self._new_cusum(), now)
         self._drain(key, group, now)
 
         last_counted = group.counted_at.get(record.user)
         if last_counted is None or now - last_counted > s.holder_window_minutes * 60:
             group.counted_at[record.user] = now
-            group.cusum.arrive()
+            group.cusum.arrive(self._rate(key, now))
         group.episode_holders.add(record.user)
         group.episode.append(record.index)
         group.held.append(now)
@@ -219,20 +227,20 @@ class Detector:
         centroid = unit(dense([r.vector for r in episode], s.dimensions))
         similar, total = self._history.count_similar(centroid, s.similarity, since, until)
         self._shares.seed(key, similar / total if total else 0.0, now)
-        cusum = PoissonCusum(s.elevation, cap=s.cap_factor * s.threshold)
+        cusum = self._new_cusum()
         holders: set[str] = set()
         kept: list[int] = []
         last = episode[0].seconds
         for record in episode:
             if record.seconds > last:
-                cusum.decay(self._expected(key, last, record.seconds, math.inf))
+                cusum.drain(self._excess(key, cusum, last, record.seconds))
                 last = record.seconds
                 if cusum.value == 0.0:
                     holders.clear()
                     kept.clear()
             if record.user not in holders:
                 holders.add(record.user)
-                cusum.arrive()
+                cusum.arrive(self._rate(key, record.seconds))
             kept.append(record.index)
         group.cusum = cusum
         group.episode, group.episode_holders = kept, holders

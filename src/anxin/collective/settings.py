@@ -12,6 +12,9 @@ class DetectorSettings:
     # times its baseline" against "the rate is its baseline" exceeds `threshold`.
     threshold: float = 10.0
     elevation: float = 8.0
+    # The alternative is `elevation` times the baseline, but at most this many extra
+    # complaints per hour: a busy group needs no eightfold rise to have a burst.
+    max_excess_per_hour: float = 30.0
     # ...and only once at least this many distinct holders are in the episode.
     min_holders: int = 6
     # A holder counts once per group within this window: one person repeating is not a crowd.

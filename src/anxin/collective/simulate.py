@@ -190,7 +190,7 @@ class _Generator:
         start = START + timedelta(days=3, hours=11)
         for n in range(30):
             text = misspell(self.fill("{m}扣了我{a}块钱不是我买的，快退给我", "m250"), "zh", self.rng)
-            self.add(start + timedelta(seconds=120 * n + self.rng.randrange(90)), user="h39999",
+            self.add(start + timedelta(seconds=120 * n + self.rng.randrange(90)), user="h40000",
                      channel="app", text=text, lang="zh", merchant="m250", category="unauthorized_debit",
                      transaction="payment", app_version="5.2.0")
 
