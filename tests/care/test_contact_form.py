@@ -148,3 +148,16 @@ def test_codes_to_one_contact_are_rate_limited_like_sign_up(client: TestClient) 
     assert sixth.json()["retry_after"] > 0
     # Another contact is not held back by this one's budget.
     _send(client, value="someone.else@example.com")
+
+
+def test_unverified_requests_are_erased_a_day_after_their_code_expired(
+    client: TestClient, container: Container, clock: ManualClock
+) -> None:
+    stale = _send(client)
+    clock.advance(timedelta(seconds=stale["expires_in_seconds"]) + timedelta(days=1, seconds=1))
+    fresh = _send(client, value="next.visitor@example.com")  # sweeps the stale one
+    with UnitOfWork(container.database, write=False) as uow:
+        assert uow.session.get(ContactRequest, uuid.UUID(stale["id"])) is None
+        assert uow.session.get(ContactRequest, uuid.UUID(fresh["id"])) is not None
+    gone = _verify(client, stale["id"], "123456")
+    assert gone.status_code == 404

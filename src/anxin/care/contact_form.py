@@ -36,6 +36,10 @@ from anxin.models.care import ContactRequest, Ticket
 from anxin.privacy.vault import Vault
 
 MAX_CODE_ATTEMPTS = 5
+# Unverified requests are erased this long after their code expired (each new request
+# sweeps a few, so no job is needed).
+KEEP_UNVERIFIED = timedelta(days=1)
+SWEEP_LIMIT = 20
 CODE_DIGITS = 6
 _TABLE = "care_contact_requests"
 _CODE_COLUMN = "care_contact_requests.code"
@@ -117,6 +121,7 @@ def start(
     )  # fmt: skip
     session.add(row)
     session.flush()
+    purge_unverified(session, vault, now=now)
     title, template = CODE_TEXTS["zh" if language == "zh" else "en"]
     enqueue(
         session, vault, user_id=None, channel=CHANNEL_OF[contact.kind], recipient=contact.value,
@@ -124,6 +129,27 @@ def start(
         now=now,
     )  # fmt: skip
     return Started(request=row, code=code)
+
+
+def purge_unverified(
+    session: Session, vault: Vault, *, now: datetime, limit: int = SWEEP_LIMIT
+) -> int:
+    """Erase requests whose code expired over ``KEEP_UNVERIFIED`` ago unverified: the
+    complaint of someone who never proved the contact is not kept."""
+    stale = session.scalars(
+        select(ContactRequest)
+        .where(
+            ContactRequest.verified_at.is_(None),
+            ContactRequest.expires_at < now - KEEP_UNVERIFIED,
+        )
+        .order_by(ContactRequest.expires_at)
+        .limit(limit)
+    ).all()
+    for row in stale:
+        vault.shred(session, row.owner_id, now)
+        session.delete(row)
+    session.flush()
+    return len(stale)
 
 
 def _holder_of(session: Session, vault: Vault, contact: ContactValue) -> uuid.UUID | None:
