@@ -14,6 +14,11 @@ app = typer.Typer(help="Care desk: tickets, SLA clocks, classifier, collective c
 app.command("eval")(care_eval.evaluate)
 
 # Below the group, one import per command module keeps these lines independent of others.
+from anxin.cli import care_replay  # noqa: E402
+
+app.command("replay")(care_replay.replay)
+app.command("simulate")(care_replay.simulate)
+
 from anxin.cli import care_intake  # noqa: E402
 
 app.command("smtp")(care_intake.smtp)
