@@ -60,7 +60,8 @@ def test_arrivals_at_the_baseline_rate_drift_down_and_a_burst_drifts_up() -> Non
 
 
 @pytest.mark.parametrize(
-    ("elevation", "cap", "excess"), [(1.0, 10.0, 5.0), (0.5, 10.0, 5.0), (2.0, 0.0, 5.0), (2.0, 1.0, 0.0)]
+    ("elevation", "cap", "excess"),
+    [(1.0, 10.0, 5.0), (0.5, 10.0, 5.0), (2.0, 0.0, 5.0), (2.0, 1.0, 0.0)],
 )
 def test_nonsense_parameters_are_refused(elevation: float, cap: float, excess: float) -> None:
     with pytest.raises(ValueError):

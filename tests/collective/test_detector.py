@@ -1,4 +1,5 @@
 """The detector on small hand-made streams (no warm-up, so no history is needed)."""
+# ruff: noqa: RUF001 - Chinese complaint text uses full-width punctuation
 
 from __future__ import annotations
 
@@ -13,17 +14,27 @@ from tests.collective.conftest import MONDAY, complaint
 
 QUICK = DetectorSettings(warmup_hours=0)
 EVERYDAY = [
-    "客服电话一直打不通", "退款申请好几天了还没处理", "my balance is frozen, why??",
-    "app keeps logging me out", "积分兑换的券用不了", "nobody told me about this fee",
-    "please add dark mode", "提现到工商银行一直处理中", "账单里的商户名字看不懂",
+    "客服电话一直打不通",
+    "退款申请好几天了还没处理",
+    "my balance is frozen, why??",
+    "app keeps logging me out",
+    "积分兑换的券用不了",
+    "nobody told me about this fee",
+    "please add dark mode",
+    "提现到工商银行一直处理中",
+    "账单里的商户名字看不懂",
 ]
 
 
 def _background(start: datetime, hours: int, per_hour: int, seed: int = 1) -> list[Complaint]:
     rng = random.Random(seed)
     return [
-        complaint(start + timedelta(seconds=rng.randrange(hours * 3600)), f"bg{n}",
-                  rng.choice(EVERYDAY), merchant=f"m{rng.randrange(50)}")
+        complaint(
+            start + timedelta(seconds=rng.randrange(hours * 3600)),
+            f"bg{n}",
+            rng.choice(EVERYDAY),
+            merchant=f"m{rng.randrange(50)}",
+        )
         for n in range(hours * per_hour)
     ]
 
@@ -47,8 +58,9 @@ def test_a_steady_background_never_alarms() -> None:
 
 def test_one_holder_repeating_himself_is_not_a_crowd() -> None:
     spam = [
-        complaint(MONDAY + timedelta(minutes=2 * n), "h1", "m7 took 88 from me, not me!!",
-                  merchant="m7")
+        complaint(
+            MONDAY + timedelta(minutes=2 * n), "h1", "m7 took 88 from me, not me!!", merchant="m7"
+        )
         for n in range(30)
     ]
     assert _run(spam).collectives == []
@@ -56,8 +68,12 @@ def test_one_holder_repeating_himself_is_not_a_crowd() -> None:
 
 def test_as_many_distinct_holders_are_a_crowd() -> None:
     crowd = [
-        complaint(MONDAY + timedelta(minutes=2 * n), f"h{n}", "m7 took 88 from me, not me!!",
-                  merchant="m7")
+        complaint(
+            MONDAY + timedelta(minutes=2 * n),
+            f"h{n}",
+            "m7 took 88 from me, not me!!",
+            merchant="m7",
+        )
         for n in range(30)
     ]
     detector = _run(crowd)
@@ -68,25 +84,42 @@ def test_as_many_distinct_holders_are_a_crowd() -> None:
 
 
 def test_fewer_holders_than_the_minimum_do_not_alarm_however_fast() -> None:
-    few = [complaint(MONDAY + timedelta(seconds=n), f"h{n}", "m7 payment failed", merchant="m7")
-           for n in range(5)]
+    few = [
+        complaint(MONDAY + timedelta(seconds=n), f"h{n}", "m7 payment failed", merchant="m7")
+        for n in range(5)
+    ]
     assert _run(few, DetectorSettings(warmup_hours=0, min_holders=6)).collectives == []
     assert len(_run(few, DetectorSettings(warmup_hours=0, min_holders=5)).collectives) == 1
 
 
 def test_nothing_alarms_during_the_warm_up() -> None:
-    crowd = [complaint(MONDAY + timedelta(minutes=n), f"h{n}", "m7 payment failed",
-                       merchant="m7") for n in range(30)]
+    crowd = [
+        complaint(MONDAY + timedelta(minutes=n), f"h{n}", "m7 payment failed", merchant="m7")
+        for n in range(30)
+    ]
     assert _run(crowd, DetectorSettings(warmup_hours=24)).collectives == []
 
 
 def test_grouping_by_facts_takes_the_merchant_and_leaves_other_problems_out() -> None:
-    texts = ["payment failed at m9 but money gone", "在m9付款一直失败，钱却扣了",
-             "m9 checkout payment error, charged anyway", "m9支付失败了三次！！！"]
-    burst = [complaint(MONDAY + timedelta(minutes=n), f"h{n}", texts[n % 4], merchant="m9")
-             for n in range(24)]
-    unrelated = [complaint(MONDAY + timedelta(minutes=n, seconds=30), f"x{n}",
-                           "please add dark mode", merchant="m9") for n in range(0, 24, 6)]
+    texts = [
+        "payment failed at m9 but money gone",
+        "在m9付款一直失败，钱却扣了",
+        "m9 checkout payment error, charged anyway",
+        "m9支付失败了三次！！！",
+    ]
+    burst = [
+        complaint(MONDAY + timedelta(minutes=n), f"h{n}", texts[n % 4], merchant="m9")
+        for n in range(24)
+    ]
+    unrelated = [
+        complaint(
+            MONDAY + timedelta(minutes=n, seconds=30),
+            f"x{n}",
+            "please add dark mode",
+            merchant="m9",
+        )
+        for n in range(0, 24, 6)
+    ]
     detector = _run(_history() + burst + unrelated, DetectorSettings())
     assert len(detector.collectives) == 1
     found = detector.collectives[0]
@@ -95,11 +128,20 @@ def test_grouping_by_facts_takes_the_merchant_and_leaves_other_problems_out() ->
 
 
 def test_grouping_by_meaning_needs_no_facts_and_mixes_languages_and_typos() -> None:
-    texts = ["更新以后验证码一直收不到", "收不到短信验证码，登不上去", "验证码发了五次都没收到",
-             "sms code not arriving, can't log in", "didnt get the verifcation code!!",
-             "登陆要验证码，短信一直不来"]
-    burst = [Complaint(f"b{n}", MONDAY + timedelta(minutes=2 * n), f"h{n}", "weibo",
-                       texts[n % len(texts)]) for n in range(30)]
+    texts = [
+        "更新以后验证码一直收不到",
+        "收不到短信验证码，登不上去",
+        "验证码发了五次都没收到",
+        "sms code not arriving, can't log in",
+        "didnt get the verifcation code!!",
+        "登陆要验证码，短信一直不来",
+    ]
+    burst = [
+        Complaint(
+            f"b{n}", MONDAY + timedelta(minutes=2 * n), f"h{n}", "weibo", texts[n % len(texts)]
+        )
+        for n in range(30)
+    ]
     detector = _run(_history() + burst, DetectorSettings())
     assert len(detector.collectives) >= 1
     members = set().union(*(set(c.member_ids) for c in detector.collectives))
@@ -110,8 +152,10 @@ def test_grouping_by_meaning_needs_no_facts_and_mixes_languages_and_typos() -> N
 
 def test_the_same_stream_gives_the_same_answer() -> None:
     stream = _background(MONDAY, 4, 30) + [
-        complaint(MONDAY + timedelta(hours=2, minutes=n), f"h{n}", "m3 double charged",
-                  merchant="m3") for n in range(25)
+        complaint(
+            MONDAY + timedelta(hours=2, minutes=n), f"h{n}", "m3 double charged", merchant="m3"
+        )
+        for n in range(25)
     ]
     first, second = _run(stream), _run(list(reversed(stream)))
     assert [c.member_ids for c in first.collectives] == [c.member_ids for c in second.collectives]
@@ -119,8 +163,14 @@ def test_the_same_stream_gives_the_same_answer() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"threshold": 0}, {"elevation": 1}, {"min_holders": 0}, {"similarity": 1.5},
-     {"timezone": "Mars/Olympus"}, {"warmup_hours": -1}],
+    [
+        {"threshold": 0},
+        {"elevation": 1},
+        {"min_holders": 0},
+        {"similarity": 1.5},
+        {"timezone": "Mars/Olympus"},
+        {"warmup_hours": -1},
+    ],
 )
 def test_settings_refuse_nonsense(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):

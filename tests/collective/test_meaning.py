@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - Chinese complaint text uses full-width punctuation
 from __future__ import annotations
 
 import numpy as np
@@ -20,9 +21,14 @@ def _featuriser(texts: list[str]) -> Featuriser:
 
 
 BACKGROUND = [
-    "退款申请好几天了还没处理", "客服电话一直打不通", "my balance is frozen, why",
-    "app keeps logging me out", "积分兑换的券用不了", "提现到工商银行一直处理中",
-    "nobody told me about this fee", "please add dark mode",
+    "退款申请好几天了还没处理",
+    "客服电话一直打不通",
+    "my balance is frozen, why",
+    "app keeps logging me out",
+    "积分兑换的券用不了",
+    "提现到工商银行一直处理中",
+    "nobody told me about this fee",
+    "please add dark mode",
 ] * 5
 
 

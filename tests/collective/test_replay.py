@@ -1,4 +1,5 @@
 """``anxin care replay`` and ``anxin care simulate`` through the real entry point."""
+# ruff: noqa: RUF001 - Chinese complaint text uses full-width punctuation
 
 from __future__ import annotations
 
@@ -39,14 +40,28 @@ def anxin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]): 
 
 
 def _line(n: int, at: datetime, user: str, text: str, **extra: object) -> str:
-    return json.dumps({"id": f"c{n}", "at": at.isoformat(), "user": user, "channel": "app",
-                       "text": text, **extra}, ensure_ascii=False)
+    return json.dumps(
+        {
+            "id": f"c{n}",
+            "at": at.isoformat(),
+            "user": user,
+            "channel": "app",
+            "text": text,
+            **extra,
+        },
+        ensure_ascii=False,
+    )
 
 
 def _stream(tmp_path: Path, extra_lines: dict[int, str] | None = None) -> tuple[Path, list[str]]:
     """A day and a half of quiet complaints, then 25 holders about one merchant."""
     lines: list[str] = []
-    everyday = ["客服电话一直打不通", "please add dark mode", "积分兑换的券用不了", "app keeps logging me out"]
+    everyday = [
+        "客服电话一直打不通",
+        "please add dark mode",
+        "积分兑换的券用不了",
+        "app keeps logging me out",
+    ]
     for n in range(36 * 8):
         at = MONDAY - timedelta(hours=36) + timedelta(minutes=7.5 * n)
         lines.append(_line(n, at, f"bg{n}", everyday[n % 4], merchant=f"m{n % 30}"))
@@ -54,8 +69,16 @@ def _stream(tmp_path: Path, extra_lines: dict[int, str] | None = None) -> tuple[
     for n in range(25):
         at = MONDAY + timedelta(minutes=2 * n)
         burst.append(f"b{n}")
-        lines.append(_line(1000 + n, at, f"h{n}", "在m99付款一直失败，钱却扣了", merchant="m99",
-                           loyalty_tier="gold").replace(f'"c{1000 + n}"', f'"b{n}"'))
+        lines.append(
+            _line(
+                1000 + n,
+                at,
+                f"h{n}",
+                "在m99付款一直失败，钱却扣了",
+                merchant="m99",
+                loyalty_tier="gold",
+            ).replace(f'"c{1000 + n}"', f'"b{n}"')
+        )
     for number, text in sorted((extra_lines or {}).items()):
         lines.insert(number - 1, text)
     path = tmp_path / "stream.jsonl"
@@ -84,12 +107,29 @@ def test_malformed_lines_are_reported_with_their_number_and_skipped(anxin, tmp_p
     bad = {
         3: "{not json",
         5: json.dumps({"id": "x1", "at": "yesterday", "user": "u", "channel": "app", "text": "t"}),
-        7: json.dumps({"id": "x2", "at": "2026-11-01T10:00:00", "user": "u", "channel": "app",
-                       "text": "no offset"}),
-        9: json.dumps({"id": "x3", "at": "2026-11-01T10:00:00+08:00", "channel": "app", "text": "t"}),
+        7: json.dumps(
+            {
+                "id": "x2",
+                "at": "2026-11-01T10:00:00",
+                "user": "u",
+                "channel": "app",
+                "text": "no offset",
+            }
+        ),
+        9: json.dumps(
+            {"id": "x3", "at": "2026-11-01T10:00:00+08:00", "channel": "app", "text": "t"}
+        ),
         11: json.dumps(["a", "list"]),
-        13: json.dumps({"id": "x4", "at": "2026-11-01T10:00:00+08:00", "user": "u",
-                        "channel": "app", "text": "t", "merchant": 17}),
+        13: json.dumps(
+            {
+                "id": "x4",
+                "at": "2026-11-01T10:00:00+08:00",
+                "user": "u",
+                "channel": "app",
+                "text": "t",
+                "merchant": 17,
+            }
+        ),
     }
     path, burst = _stream(tmp_path, bad)
     result = anxin("care", "replay", str(path), "--no-classify")
@@ -136,8 +176,9 @@ def test_simulate_is_deterministic_and_labels_point_into_the_stream(anxin, tmp_p
     outputs = []
     for name in ("one", "two"):
         stream, labels = tmp_path / f"{name}.jsonl", tmp_path / f"{name}-labels.jsonl"
-        result = anxin("care", "simulate", str(stream), str(labels), "--seed", "3",
-                       "--daily", "300")
+        result = anxin(
+            "care", "simulate", str(stream), str(labels), "--seed", "3", "--daily", "300"
+        )
         assert result.code == 0, result.err
         outputs.append((stream.read_bytes(), labels.read_bytes()))
     assert outputs[0] == outputs[1]

@@ -50,12 +50,16 @@ def test_every_burst_is_detected(replayed: tuple[list[CollectiveComplaint], Scor
     assert result.recall == 1.0
 
 
-def test_at_least_nine_alarms_in_ten_are_real(replayed: tuple[list[CollectiveComplaint], Score]) -> None:
+def test_at_least_nine_alarms_in_ten_are_real(
+    replayed: tuple[list[CollectiveComplaint], Score],
+) -> None:
     _, result = replayed
     assert result.precision >= 0.9, (result.alarms, result.real_alarms)
 
 
-def test_median_delay_is_at_most_ten_minutes(replayed: tuple[list[CollectiveComplaint], Score]) -> None:
+def test_median_delay_is_at_most_ten_minutes(
+    replayed: tuple[list[CollectiveComplaint], Score],
+) -> None:
     _, result = replayed
     assert result.median_delay is not None and result.median_delay <= 10.0
 

@@ -23,8 +23,10 @@ from anxin.collective.replay import (
     as_output,
     parse_labels,
     read_stream,
-    replay as run_replay,
     score,
+)
+from anxin.collective.replay import (
+    replay as run_replay,
 )
 from anxin.collective.settings import DetectorSettings
 from anxin.collective.simulate import simulate as make_stream
@@ -55,16 +57,24 @@ def _print_score(result: Score) -> None:
     def number(value: float | None, digits: int = 2) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
-    print(f"{'burst':<12}{'size':>6}{'detected':>10}{'delay_min':>11}{'precision':>11}"
-          f"{'recall':>8}{'f1':>7}")
+    print(
+        f"{'burst':<12}{'size':>6}{'detected':>10}{'delay_min':>11}{'precision':>11}"
+        f"{'recall':>8}{'f1':>7}"
+    )
     for burst in result.bursts:
-        print(f"{burst.burst:<12}{burst.size:>6}{'yes' if burst.detected else 'NO':>10}"
-              f"{number(burst.delay_minutes, 1):>11}{number(burst.precision):>11}"
-              f"{number(burst.recall):>8}{number(burst.f1):>7}")
-    print(f"alarms {result.alarms}, real {result.real_alarms}; "
-          f"p90 delay {number(result.p90_delay, 1)} min")
-    print(f"RESULT recall={result.recall:.3f} precision={result.precision:.3f} "
-          f"median_delay_min={number(result.median_delay, 1)} f1={result.f1:.3f}")
+        print(
+            f"{burst.burst:<12}{burst.size:>6}{'yes' if burst.detected else 'NO':>10}"
+            f"{number(burst.delay_minutes, 1):>11}{number(burst.precision):>11}"
+            f"{number(burst.recall):>8}{number(burst.f1):>7}"
+        )
+    print(
+        f"alarms {result.alarms}, real {result.real_alarms}; "
+        f"p90 delay {number(result.p90_delay, 1)} min"
+    )
+    print(
+        f"RESULT recall={result.recall:.3f} precision={result.precision:.3f} "
+        f"median_delay_min={number(result.median_delay, 1)} f1={result.f1:.3f}"
+    )
 
 
 def replay(
@@ -107,9 +117,14 @@ def replay(
     """
     try:
         settings = DetectorSettings(
-            threshold=threshold, elevation=elevation, min_holders=min_holders,
-            similarity=similarity, join_similarity=join_similarity,
-            prior_rate_per_hour=prior_rate, warmup_hours=warmup_hours, timezone=timezone,
+            threshold=threshold,
+            elevation=elevation,
+            min_holders=min_holders,
+            similarity=similarity,
+            join_similarity=join_similarity,
+            prior_rate_per_hour=prior_rate,
+            warmup_hours=warmup_hours,
+            timezone=timezone,
         )
     except ValueError as error:
         raise CliError(f"invalid detector settings: {error}") from error
@@ -126,8 +141,11 @@ def replay(
     for collective in collectives:
         print(json.dumps(as_output(collective), ensure_ascii=False))
     rate = len(complaints) / seconds if seconds > 0 else 0.0
-    print(f"replayed {len(complaints)} complaints in {seconds:.1f} s ({rate:,.0f}/s), "
-          f"{len(collectives)} collective complaints", file=sys.stderr)
+    print(
+        f"replayed {len(complaints)} complaints in {seconds:.1f} s ({rate:,.0f}/s), "
+        f"{len(collectives)} collective complaints",
+        file=sys.stderr,
+    )
     if truth is not None:
         _print_score(score(collectives, truth))
 

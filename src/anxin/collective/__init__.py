@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from anxin.collective.alarm import CollectiveComplaint
 from anxin.collective.detector import Detector
-from anxin.collective.settings import DetectorSettings
 from anxin.collective.model import Complaint
+from anxin.collective.settings import DetectorSettings
 
 __all__ = ["CollectiveComplaint", "Complaint", "Detector", "DetectorSettings"]

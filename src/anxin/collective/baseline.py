@@ -119,7 +119,9 @@ class GroupShares:
         value, since = entry
         return value * math.exp(-(seconds - since) / self._tau) if value else 0.0
 
-    def _add(self, entry: tuple[float, float], seconds: float, weight: float) -> tuple[float, float]:
+    def _add(
+        self, entry: tuple[float, float], seconds: float, weight: float
+    ) -> tuple[float, float]:
         return (max(0.0, self._decayed(entry, seconds) + weight), seconds)
 
     def observe(self, keys: list[object], seconds: float) -> None:

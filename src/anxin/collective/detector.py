@@ -203,9 +203,7 @@ class Detector:
         s = self.settings
         warm = self._start is not None and now - self._start >= s.warmup_hours * 3600
         return (
-            warm
-            and group.cusum.value > s.threshold
-            and len(group.episode_holders) >= s.min_holders
+            warm and group.cusum.value > s.threshold and len(group.episode_holders) >= s.min_holders
         )
 
     def _episode(self, group: _Group) -> list[_Record]:

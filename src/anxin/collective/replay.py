@@ -72,7 +72,9 @@ def parse_complaint(line: str) -> Complaint:
     )
 
 
-def read_stream(lines: Iterable[str], report: Callable[[MalformedLine], None]) -> Iterator[Complaint]:
+def read_stream(
+    lines: Iterable[str], report: Callable[[MalformedLine], None]
+) -> Iterator[Complaint]:
     """Complaints from JSON lines; blank lines are skipped, malformed ones reported."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -8,6 +8,7 @@ code, wording alone with no structured facts, slow-rising, at night), as are thi
 must not alarm: one holder complaining 30 times in an hour, and the biggest merchant's high
 steady volume. The labels say which complaints each burst consists of.
 """
+# ruff: noqa: RUF001 - Chinese complaint text uses full-width punctuation
 
 from __future__ import annotations
 
@@ -24,9 +25,17 @@ START = datetime(2026, 11, 2, tzinfo=_ZONE)  # a Monday
 # Share of a weekday's complaints per local hour (night lull, lunch and evening peaks).
 _HOURLY = (8, 5, 3, 2, 2, 3, 8, 20, 42, 58, 64, 62, 55, 52, 55, 56, 54, 52, 50, 58, 66, 62, 44, 20)
 _CATEGORY_WEIGHTS = {
-    "unauthorized_debit": 10, "funds_frozen": 6, "topup_withdrawal": 16, "verification_login": 12,
-    "fees": 6, "points": 6, "refund": 14, "service_quality": 10, "privacy": 4,
-    "feature_request": 4, "other": 12,
+    "unauthorized_debit": 10,
+    "funds_frozen": 6,
+    "topup_withdrawal": 16,
+    "verification_login": 12,
+    "fees": 6,
+    "points": 6,
+    "refund": 14,
+    "service_quality": 10,
+    "privacy": 4,
+    "feature_request": 4,
+    "other": 12,
 }
 _WITH_MERCHANT = {"unauthorized_debit", "refund", "points", "fees"}
 _CHANNELS = (("app", 55), ("web", 15), ("phone", 12), ("email", 10), ("weibo", 8))
@@ -54,25 +63,91 @@ class BurstPlan:
 
 
 PLANS = (
-    BurstPlan("B01", "checkout_outage", 1, 12.3, 60, 45, merchant="m017", category="unauthorized_debit",
-              transaction="payment"),
-    BurstPlan("B02", "code_not_arriving", 2, 9.6, 120, 90, app_version="5.3.0",
-              category="verification_login"),
+    BurstPlan(
+        "B01",
+        "checkout_outage",
+        1,
+        12.3,
+        60,
+        45,
+        merchant="m017",
+        category="unauthorized_debit",
+        transaction="payment",
+    ),
+    BurstPlan(
+        "B02",
+        "code_not_arriving",
+        2,
+        9.6,
+        120,
+        90,
+        app_version="5.3.0",
+        category="verification_login",
+    ),
     BurstPlan("B03", "bank_transfer_missing", 2, 15.2, 45, 60, facts=False, english=0.1),
-    BurstPlan("B04", "double_charge", 3, 18.0, 30, 120, shape="rising", merchant="m044",
-              category="unauthorized_debit", transaction="payment"),
+    BurstPlan(
+        "B04",
+        "double_charge",
+        3,
+        18.0,
+        30,
+        120,
+        shape="rising",
+        merchant="m044",
+        category="unauthorized_debit",
+        transaction="payment",
+    ),
     BurstPlan("B05", "points_wiped", 4, 10.0, 20, 120, facts=False, english=0.3),
-    BurstPlan("B06", "gate_qr_failure", 5, 8.1, 150, 60, shape="front", merchant="m001",
-              category="other", transaction="payment"),
-    BurstPlan("B07", "withdrawal_error", 5, 14.5, 50, 40, category="topup_withdrawal",
-              transaction="withdrawal", error_code="E5021"),
+    BurstPlan(
+        "B06",
+        "gate_qr_failure",
+        5,
+        8.1,
+        150,
+        60,
+        shape="front",
+        merchant="m001",
+        category="other",
+        transaction="payment",
+    ),
+    BurstPlan(
+        "B07",
+        "withdrawal_error",
+        5,
+        14.5,
+        50,
+        40,
+        category="topup_withdrawal",
+        transaction="withdrawal",
+        error_code="E5021",
+    ),
     BurstPlan("B08", "reset_lockout", 6, 20.0, 25, 90, facts=False, english=0.9),
-    BurstPlan("B09", "charger_not_starting", 7, 2.5, 22, 120, merchant="m128",
-              category="unauthorized_debit", transaction="payment"),
+    BurstPlan(
+        "B09",
+        "charger_not_starting",
+        7,
+        2.5,
+        22,
+        120,
+        merchant="m128",
+        category="unauthorized_debit",
+        transaction="payment",
+    ),
     BurstPlan("B10", "crash_on_launch", 7, 19.4, 80, 60, app_version="5.3.1", category="other"),
-    BurstPlan("B11", "bank_topup_failure", 8, 11.0, 35, 60, shape="rising", facts=False, english=0.1),
-    BurstPlan("B12", "delivery_refund_missing", 8, 17.5, 200, 120, merchant="m003", category="refund",
-              transaction="refund"),
+    BurstPlan(
+        "B11", "bank_topup_failure", 8, 11.0, 35, 60, shape="rising", facts=False, english=0.1
+    ),
+    BurstPlan(
+        "B12",
+        "delivery_refund_missing",
+        8,
+        17.5,
+        200,
+        120,
+        merchant="m003",
+        category="refund",
+        transaction="refund",
+    ),
 )
 
 
@@ -101,7 +176,10 @@ class _Generator:
         return template.format(
             m=merchant or rng.choice(self.merchant_names[:60]),
             a=rng.choice((9, 18, 35, 88, 120, 199, 256, 500, 1200, 3000)),
-            d=rng.randint(2, 15), b=rng.choice(_BANKS), t=rng.choice(_TIMES), e=error or "",
+            d=rng.randint(2, 15),
+            b=rng.choice(_BANKS),
+            t=rng.choice(_TIMES),
+            e=error or "",
         )
 
     def add(self, at: datetime, **row: Any) -> int:
@@ -126,8 +204,15 @@ class _Generator:
         if self.recent and rng.random() < 0.08:
             # A follow-up: the same holder about the same thing, some hours later.
             earlier = rng.choice(self.recent[-300:])
-            self.add(at + timedelta(seconds=rng.randrange(3600, 72_000)), **{**earlier, "text": earlier["text"] + " 还没解决"
-                     if earlier["lang"] == "zh" else earlier["text"] + " still not solved"})
+            self.add(
+                at + timedelta(seconds=rng.randrange(3600, 72_000)),
+                **{
+                    **earlier,
+                    "text": earlier["text"] + " 还没解决"
+                    if earlier["lang"] == "zh"
+                    else earlier["text"] + " still not solved",
+                },
+            )
             return
         category = rng.choices(list(_CATEGORY_WEIGHTS), list(_CATEGORY_WEIGHTS.values()))[0]
         channel = rng.choices([c for c, _ in _CHANNELS], [w for _, w in _CHANNELS])[0]
@@ -136,8 +221,12 @@ class _Generator:
         if category in _WITH_MERCHANT or (category == "other" and rng.random() < 0.3):
             merchant = rng.choices(self.merchant_names, self.merchant_weights)[0]
         text = misspell(self.fill(rng.choice(BACKGROUND[category][lang]), merchant), lang, rng)
-        row: dict[str, Any] = {"user": rng.choice(self.users), "channel": channel, "text": text,
-                               "lang": lang}
+        row: dict[str, Any] = {
+            "user": rng.choice(self.users),
+            "channel": channel,
+            "text": text,
+            "lang": lang,
+        }
         if channel in ("app", "web"):
             row["category"] = category
             if merchant:
@@ -170,11 +259,16 @@ class _Generator:
             lang = "en" if rng.random() < plan.english and "en" in templates else "zh"
             if lang not in templates:
                 lang = "en"
-            text = misspell(self.fill(rng.choice(templates[lang]), plan.merchant, plan.error_code),
-                            lang, rng)
+            text = misspell(
+                self.fill(rng.choice(templates[lang]), plan.merchant, plan.error_code), lang, rng
+            )
             with_facts = plan.facts and rng.random() < 0.85
-            row: dict[str, Any] = {"user": user, "text": text, "lang": lang,
-                                   "channel": "app" if with_facts else rng.choice(("phone", "email", "weibo"))}
+            row: dict[str, Any] = {
+                "user": user,
+                "text": text,
+                "lang": lang,
+                "channel": "app" if with_facts else rng.choice(("phone", "email", "weibo")),
+            }
             if with_facts:
                 for name in ("merchant", "app_version", "category", "transaction", "error_code"):
                     value = getattr(plan, name)
@@ -189,10 +283,20 @@ class _Generator:
         # One holder, 30 complaints in an hour about one merchant: not a crowd.
         start = START + timedelta(days=3, hours=11)
         for n in range(30):
-            text = misspell(self.fill("{m}扣了我{a}块钱不是我买的，快退给我", "m250"), "zh", self.rng)
-            self.add(start + timedelta(seconds=120 * n + self.rng.randrange(90)), user="h40000",
-                     channel="app", text=text, lang="zh", merchant="m250", category="unauthorized_debit",
-                     transaction="payment", app_version="5.2.0")
+            text = misspell(
+                self.fill("{m}扣了我{a}块钱不是我买的，快退给我", "m250"), "zh", self.rng
+            )
+            self.add(
+                start + timedelta(seconds=120 * n + self.rng.randrange(90)),
+                user="h40000",
+                channel="app",
+                text=text,
+                lang="zh",
+                merchant="m250",
+                category="unauthorized_debit",
+                transaction="payment",
+                app_version="5.2.0",
+            )
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -230,7 +334,12 @@ def simulate(
     labels = []
     for plan in PLANS:
         members = sorted(generator.bursts[plan.id], key=lambda i: generator.rows[i]["at"])
-        labels.append({"burst": plan.id, "scenario": plan.scenario,
-                       "complaints": [ids[i] for i in members],
-                       "start": generator.rows[members[0]]["at"].isoformat()})
+        labels.append(
+            {
+                "burst": plan.id,
+                "scenario": plan.scenario,
+                "complaints": [ids[i] for i in members],
+                "start": generator.rows[members[0]]["at"].isoformat(),
+            }
+        )
     return stream, labels
