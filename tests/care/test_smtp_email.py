@@ -28,6 +28,7 @@ from anxin.identity.outbox import DeliveryReport
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.models.care import Ticket, TicketLink, TicketMessage
 from anxin.settings import Settings
+from tests.care.intake_helpers import assert_not_stored_in_plaintext
 from tests.identity.conftest import Person
 
 MAX_BYTES = 8192
@@ -111,6 +112,7 @@ def test_a_new_email_opens_a_ticket_and_is_acknowledged(
     ack = mailbox.last_to("wang.wu@example.com")
     assert ack is not None
     assert f"[{ticket.reference}]" in (ack.subject or "")
+    assert_not_stored_in_plaintext(container, "wang.wu@example.com", "我没有付款", "钱包被盗刷")
 
 
 def test_replies_thread_by_reference_and_by_headers(
