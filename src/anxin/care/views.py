@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,11 +33,14 @@ from anxin.care.schemas import (
 from anxin.identity import contacts as contact_book
 from anxin.models import User
 from anxin.models.care import Csat, SlaClock, Ticket, TicketEvent, TicketLink, TicketMessage
+from anxin.models.insider import AccessLogEntry
 from anxin.privacy import access_log
 from anxin.privacy.masking import mask_email, mask_name, mask_phone
 from anxin.privacy.vault import DataShredded, Vault
 
 ERASED = "[erased]"
+READ_ACTION = "care_ticket_read"
+READ_LOG_EVERY = timedelta(hours=1)
 
 
 def _erasable(read: Callable[[], str | None]) -> str | None:
@@ -139,6 +142,23 @@ def _masked_contact(session: Session, vault: Vault, ticket: Ticket) -> str | Non
     return mask_email(value) if ticket.contact_kind == "email" else mask_phone(value)
 
 
+def _log_read(
+    session: Session, staff: User, holder_id: uuid.UUID, reference: str, now: datetime
+) -> None:
+    """Tell the holder an agent read their complaint: once an hour per agent and ticket, so
+    working a ticket (each reply returns it again) is one line in their log, not twenty."""
+    recent = session.scalars(
+        select(AccessLogEntry.purpose).where(
+            AccessLogEntry.staff_id == staff.id, AccessLogEntry.holder_id == holder_id,
+            AccessLogEntry.action == READ_ACTION, AccessLogEntry.at > now - READ_LOG_EVERY,
+        )
+    )  # fmt: skip
+    if any(purpose.get("ticket") == reference for purpose in recent):
+        return
+    access_log.record(session, staff=staff, holder_id=holder_id, action=READ_ACTION,
+                      fields=["complaint"], purpose={"ticket": reference}, now=now)  # fmt: skip
+
+
 def staff_ticket(
     session: Session, vault: Vault, ticket: Ticket, *, staff: User, now: datetime
 ) -> StaffTicketOut:
@@ -188,15 +208,7 @@ def staff_ticket(
     ]  # fmt: skip
     holder = _holder_card(session, vault, ticket.holder_id) if ticket.holder_id else None
     if ticket.holder_id is not None and staff.kind == "staff":
-        access_log.record(
-            session,
-            staff=staff,
-            holder_id=ticket.holder_id,
-            action="care_ticket_read",
-            fields=["complaint"],
-            purpose={"ticket": ticket.reference},
-            now=now,
-        )
+        _log_read(session, staff, ticket.holder_id, ticket.reference, now)
     return StaffTicketOut(
         id=ticket.id, reference=ticket.reference, subject=ticket_subject(session, vault, ticket),
         status=ticket.status, priority=ticket.priority, category=ticket.category,
