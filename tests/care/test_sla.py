@@ -215,3 +215,25 @@ def test_unknown_ticket_policy_is_ignored(session: Session) -> None:
     sla.on_agent_reply(session, ticket, MONDAY_10)
     assert clock(session, ticket, "first_response").status == "running"
     assert uuid.UUID(int=0) != ticket.id
+
+
+def test_one_tick_spreads_escalations_over_the_seniors(session: Session) -> None:
+    first, second = make_staff(session, "senior_agent"), make_staff(session, "senior_agent")
+    away = make_staff(session, "senior_agent")
+    away.status = "suspended"
+    tickets = [make_ticket(session) for _ in range(4)]
+    report = sla.tick(session, MONDAY_10 + timedelta(days=2))
+    assert report.escalated == 4  # once per ticket, though two clocks may have run out
+    owners = [t.assignee_id for t in tickets]
+    assert owners.count(first.id) == 2 and owners.count(second.id) == 2
+
+
+def test_a_senior_agent_keeps_a_breached_ticket(session: Session) -> None:
+    idle, owner = make_staff(session, "senior_agent"), make_staff(session, "senior_agent")
+    ticket = make_ticket(session)
+    ticket.assignee_id = owner.id
+    make_ticket(session).assignee_id = owner.id
+    session.flush()
+    sla.tick(session, MONDAY_10 + timedelta(days=2))
+    assert ticket.assignee_id == owner.id and ticket.escalated
+    assert idle.id != owner.id

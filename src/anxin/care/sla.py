@@ -22,16 +22,18 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anxin.care.calendar import Calendar
+from anxin.care.sla_escalation import SeniorPicker, escalate, notify_staff, record_event
 from anxin.care.sla_policies import CalendarCache, ensure_defaults, select_policy
-from anxin.kit.ids import new_id
-from anxin.models import Notification, User
-from anxin.models.care import SlaClock, SlaPolicy, Ticket, TicketEvent
+from anxin.models.care import SlaClock, SlaPolicy, Ticket
 
-OPEN_STATUSES = ("new", "open", "pending_customer")
+__all__ = [
+    "TickReport", "escalate", "expected_answer_at", "on_agent_reply", "on_customer_message",
+    "on_status", "reapply_policy", "start_clocks", "tick",
+]  # fmt: skip
 RESPONSE_CLOCKS = ("first_response", "next_response")
 
 
@@ -118,7 +120,7 @@ class _Context:
             # Ran out before tick noticed: the breach happened at due_at, not now.
             clock.breached_at = clock.due_at or now
             noticed = "late" if met else "on_pause"
-            _event(self.session, self.ticket, "sla_breached", now, clock=clock.kind,
+            record_event(self.session, self.ticket, "sla_breached", now, clock=clock.kind,
                    due_at=_iso(clock.breached_at), noticed=noticed)  # fmt: skip
             if not met:
                 escalate(self.session, self.ticket, clock.kind, now)
@@ -130,11 +132,6 @@ class _Context:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
-
-
-def _event(session: Session, ticket: Ticket, kind: str, now: datetime, **data: object) -> None:
-    session.add(TicketEvent(id=new_id(), ticket_id=ticket.id, kind=kind, actor_id=None,
-                            data=dict(data), created_at=now))  # fmt: skip
 
 
 # -- the hooks --------------------------------------------------------------------------------
@@ -225,7 +222,7 @@ def reapply_policy(session: Session, ticket: Ticket, now: datetime) -> None:
         clock.target_seconds = target_seconds(policy, clock.kind)
         if clock.status == "running":
             run_clock(clock, context.calendar(clock.kind), now)
-    _event(session, ticket, "sla_policy", now, policy_id=str(policy.id), policy=policy.name)
+    record_event(session, ticket, "sla_policy", now, policy_id=str(policy.id), policy=policy.name)
     session.flush()
 
 
@@ -254,6 +251,7 @@ def tick(session: Session, now: datetime, *, limit: int = 5000) -> TickReport:
     those past ``due_at`` and escalate their tickets. Rows another tick holds are skipped."""
     report = TickReport()
     calendars = CalendarCache(session)
+    picker = SeniorPicker(session)
     rows = session.execute(
         select(SlaClock, Ticket, SlaPolicy)
         .join(Ticket, Ticket.id == SlaClock.ticket_id)
@@ -267,11 +265,11 @@ def tick(session: Session, now: datetime, *, limit: int = 5000) -> TickReport:
         if clock.due_at is not None and clock.due_at <= now:
             clock.breached_at = clock.due_at
             report.breached += 1
-            _event(session, ticket, "sla_breached", now, clock=clock.kind,
+            record_event(session, ticket, "sla_breached", now, clock=clock.kind,
                    due_at=_iso(clock.due_at), noticed="tick")  # fmt: skip
             # One escalation per ticket and pass, for the clock that ran out first.
             if ticket.reference not in report.tickets and escalate(
-                session, ticket, clock.kind, now
+                session, ticket, clock.kind, now, picker
             ):
                 report.escalated += 1
                 report.tickets.append(ticket.reference)
@@ -285,98 +283,10 @@ def tick(session: Session, now: datetime, *, limit: int = 5000) -> TickReport:
         ):
             clock.warned_at = now
             report.warned += 1
-            _event(session, ticket, "sla_warning", now, clock=clock.kind,
+            record_event(session, ticket, "sla_warning", now, clock=clock.kind,
                    due_at=_iso(clock.due_at), percent=policy.warn_at_percent)  # fmt: skip
             if ticket.assignee_id is not None:
-                _notify_staff(session, ticket.assignee_id, ticket, "care.sla_warning", clock.kind,
+                notify_staff(session, ticket.assignee_id, ticket, "care.sla_warning", clock.kind,
                               clock.due_at, now)  # fmt: skip
     session.flush()
     return report
-
-
-def least_loaded_senior(session: Session) -> uuid.UUID | None:
-    """The active senior agent with the fewest open tickets (ties: the oldest account)."""
-    load = (
-        select(Ticket.assignee_id, func.count().label("open_tickets"))
-        .where(Ticket.status.in_(OPEN_STATUSES), Ticket.assignee_id.is_not(None))
-        .group_by(Ticket.assignee_id)
-        .subquery()
-    )
-    row = session.execute(
-        select(User.id)
-        .outerjoin(load, load.c.assignee_id == User.id)
-        .where(User.kind == "staff", User.role == "senior_agent", User.status == "active")
-        .order_by(func.coalesce(load.c.open_tickets, 0), User.created_at, User.id)
-        .limit(1)
-    ).first()
-    return row[0] if row is not None else None
-
-
-def escalate(session: Session, ticket: Ticket, clock_kind: str, now: datetime) -> bool:
-    """Hand a breached ticket to a senior agent (unless one has it already), mark it
-    escalated and tell them. False when there is nobody to hand it to."""
-    current = session.get(User, ticket.assignee_id) if ticket.assignee_id else None
-    if (
-        current is not None
-        and current.role == "senior_agent"
-        and current.status == "active"
-        and ticket.escalated
-    ):
-        _event(session, ticket, "sla_escalated", now, clock=clock_kind, assignee=str(current.id),
-               reassigned=False)  # fmt: skip
-        _notify_staff(session, current.id, ticket, "care.sla_breached", clock_kind, None, now)
-        return True
-    senior = least_loaded_senior(session)
-    ticket.escalated = True
-    ticket.updated_at = now
-    if senior is None:
-        _event(session, ticket, "sla_escalated", now, clock=clock_kind, assignee=None,
-               reassigned=False, reason="no active senior agent")  # fmt: skip
-        return False
-    previous = ticket.assignee_id
-    ticket.assignee_id = senior
-    _event(session, ticket, "sla_escalated", now, clock=clock_kind, assignee=str(senior),
-           previous=str(previous) if previous else None, reassigned=previous != senior)  # fmt: skip
-    _notify_staff(session, senior, ticket, "care.sla_breached", clock_kind, None, now)
-    return True
-
-
-# Staff notices in the staff member's locale; full-width punctuation is right in Chinese.
-_TEXT = {
-    "care.sla_warning": (
-        ("SLA warning: {ref}", "Ticket {ref}: the {clock} target is due at {due}."),
-        ("SLA 预警：{ref}", "工单 {ref} 的{clock}时限将于 {due} 到期。"),  # noqa: RUF001
-    ),
-    "care.sla_breached": (
-        ("SLA breached, escalated to you: {ref}",
-         "Ticket {ref} missed its {clock} target and is now yours."),
-        ("SLA 超时，已升级给您：{ref}", "工单 {ref} 已超出{clock}时限，现由您处理。"),  # noqa: RUF001
-    ),
-}  # fmt: skip
-_CLOCK_NAMES = {
-    "first_response": ("first response", "首次响应"),
-    "next_response": ("next response", "后续响应"),
-    "resolution": ("resolution", "办结"),
-}
-
-
-def _notify_staff(
-    session: Session, user_id: uuid.UUID, ticket: Ticket, kind: str, clock_kind: str,
-    due_at: datetime | None, now: datetime,
-) -> None:  # fmt: skip
-    """An in-app notice for staff; only the reference, never what the customer wrote."""
-    user = session.get(User, user_id)
-    if user is None:
-        return
-    chinese = user.locale.lower().startswith("zh")
-    title, body = _TEXT[kind][1 if chinese else 0]
-    clock_name = _CLOCK_NAMES[clock_kind][1 if chinese else 0]
-    due = due_at.strftime("%Y-%m-%d %H:%M UTC") if due_at is not None else "-"
-    session.add(
-        Notification(
-            id=new_id(), user_id=user_id, kind=kind, title=title.format(ref=ticket.reference),
-            body=body.format(ref=ticket.reference, clock=clock_name, due=due),
-            data={"ticket_id": str(ticket.id), "reference": ticket.reference, "clock": clock_kind},
-            created_at=now, read_at=None,
-        )
-    )  # fmt: skip
