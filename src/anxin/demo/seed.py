@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anxin.apikeys.service import create_key
+from anxin.care.sla_policies import ensure_defaults as ensure_sla_defaults
 from anxin.demo import holders
 from anxin.demo.holders import PEOPLE, DemoHolder, Person
 from anxin.demo.story import CURRENCY, MERCHANT, tell
@@ -109,6 +110,7 @@ def _holders_and_topups(
         session, now = uow.session, clock.now()
         points.ensure_points_asset(session, now)
         seed_fees_and_points(session, now)
+        ensure_sla_defaults(session, now)  # the care desk's PRC calendar and SLA policies
         for person in PEOPLE:
             holder = holders.create(session, vault, settings, person, now)
             card = _link_card(session, keys, holder, now)
