@@ -4,6 +4,7 @@ is charged back by a refund, the holder hears of every step; the ledger verifies
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from anxin.api.deps import Container
 from anxin.care.disputes import DisputePolicy
 from anxin.ledger.verify import verify_ledger
+from anxin.models import Base
 from tests.care.conftest import Person
 from tests.wallet.conftest import Api, api_for, give
 from tests.wallet.merchant_helpers import (
@@ -26,6 +28,23 @@ from tests.wallet.merchant_helpers import (
 )
 
 __all__ = ["api_for", "give", "make_shop", "payment_fee"]  # fixtures used below
+
+
+def plaintext_found(container: Container, *needles: str) -> list[str]:
+    """Tables in which any of ``needles`` appears in plaintext (in any column)."""
+    found = []
+    with container.database.connect(write=False) as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in connection.execute(table.select()):
+                cells = b" ".join(
+                    bytes(v) if isinstance(v, bytes | memoryview) else
+                    (json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list)
+                     else str(v)).encode()
+                    for v in row
+                )  # fmt: skip
+                if any(n.encode() in cells for n in needles):
+                    found.append(table.name)
+    return found
 
 
 def verify(container: Container) -> None:
@@ -112,6 +131,9 @@ def test_a_disputed_merchant_payment_is_credited_then_charged_back_to_the_mercha
     assert second.status_code == 409 and second.json()["code"] == "dispute_decided"
     ticket = api.call("GET", "/v1/me/care/disputes").json()["data"][0]
     assert ticket["status"] == "upheld"
+    # What the holder and the staff wrote is sealed everywhere it is kept.
+    assert plaintext_found(container, "I was asleep", "card reported stolen") == []
+    assert "care_disputes" in plaintext_found(container, "not_me")  # the scan does see rows
     verify(container)
 
 
