@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from anxin.api.deps import Container
@@ -264,3 +265,26 @@ def test_a_reply_to_a_closed_ticket_opens_a_linked_one(
             select(func.count()).select_from(TicketMessage).where(TicketMessage.ticket_id == old.id)
         )
         assert count == 1
+
+
+def test_an_agents_reply_by_email_and_the_customers_answer_thread_back(
+    listener: CareSmtpController, container: Container, client: TestClient, agent: Person,
+    mailbox: FakeEmailSender, deliver: Callable[[], DeliveryReport],
+) -> None:  # fmt: skip
+    send(listener, mail("sun@example.com", "Refund", "Where is my refund?"), "sun@example.com")
+    [ticket] = tickets(container)
+    wait = {"body": "It was sent today.", "status": "pending_customer"}
+    reply = client.post(f"/v1/staff/care/tickets/{ticket.id}/replies", headers=agent.headers,
+                        json=wait)  # fmt: skip
+    assert reply.status_code == 201, reply.text
+    deliver()
+    [answer] = [m for m in mailbox.sent if "It was sent today." in m.body]
+    assert answer.recipient == "sun@example.com"
+    # The customer's client answers the subject it got, quoting our mail line by line.
+    quoted = "\n".join(f"> {line}" for line in answer.body.splitlines())
+    send(listener, mail("sun@example.com", f"Re: {answer.subject}",
+                        f"Got it, thanks.\n\n{quoted}"), "sun@example.com")  # fmt: skip
+    [same] = tickets(container)
+    assert same.id == ticket.id and same.status == "open"  # back from pending_customer
+    assert bodies(container, ticket) == ["Where is my refund?", "It was sent today.",
+                                         "Got it, thanks."]  # fmt: skip
