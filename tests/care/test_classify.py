@@ -137,3 +137,21 @@ def test_training_needs_two_examples_of_each_category() -> None:
         ComplaintClassifier.train(one_each)
     with pytest.raises(CorpusError, match="at least two categories"):
         ComplaintClassifier.train(one_each[1:])
+
+
+def test_small_corpora_of_two_or_three_categories_train() -> None:
+    two = [
+        LabelledComplaint("fees too high", "fees", "en", "a"),
+        LabelledComplaint("the fee is a ripoff", "fees", "en", "b"),
+        LabelledComplaint("my points vanished", "points", "en", "c"),
+        LabelledComplaint("where are my points", "points", "en", "d"),
+    ]
+    classifier = ComplaintClassifier.train(two)
+    assert classifier.categories == ("fees", "points")
+    assert classifier.predict("a fee again").category == "fees"
+    # A category whose examples are all variants of one sentence still trains.
+    three = [*two, LabelledComplaint("refund please", "refund", "en", "e"),
+             LabelledComplaint("refund please!!", "refund", "en", "e")]  # fmt: skip
+    prediction = ComplaintClassifier.train(three).predict("refund")
+    assert prediction.category == "refund"
+    assert 0.0 < prediction.confidence <= 1.0

@@ -15,8 +15,8 @@ from anxin.care.classify_eval import evaluate_corpus, score
 from anxin.cli.main import run
 from tests.cli.conftest import Result, one_line_error
 
-# The quality gate: measured 0.846 / 0.846 on this split when the corpus was written (see
-# docs/care-classifier.md); a change to the corpus or the model must not sink below this.
+# The quality gate: accuracy and macro-F1 measured 0.844 / 0.848 on this split (see
+# docs/care-classifier.md); a change to the corpus or the model must not sink below it.
 ACCURACY_FLOOR = 0.80
 MACRO_F1_FLOOR = 0.80
 RESULT_LINE = re.compile(r"^RESULT accuracy=(\d\.\d{3}) macro_f1=(\d\.\d{3}) n_test=(\d+)$")

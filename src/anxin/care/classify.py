@@ -1,11 +1,13 @@
 """Which wallet-complaint category a complaint belongs to, and which language it is in.
 
-Complaints are short, informal, misspelled, Chinese, English or both. The model is a
-TF-IDF over character n-grams within words (so Chinese needs no segmentation and a typo
-only spoils a few n-grams) feeding a logistic regression, trained from the corpus shipped
-in ``anxin/care/data/complaints.jsonl``. Its accuracy on a held-out split is printed by
-``anxin care eval`` and recorded in docs/care-classifier.md. Agents can correct the
-category; the prediction is a suggestion, and ``confidence`` only ranks and colours it.
+Complaints are short, informal, misspelled, Chinese, English or both. The model
+(``classify_model``) is TF-IDF over character n-grams within words (Chinese needs no
+segmenter, a typo only spoils a few n-grams) and word n-grams, feeding a linear SVM whose
+scores become probabilities through a fitted softmax temperature. It is trained from the
+corpus shipped in ``anxin/care/data/complaints.jsonl``. Its accuracy on a held-out split
+is printed by ``anxin care eval`` and recorded in docs/care-classifier.md. Agents can
+correct the category; the prediction is a suggestion, and ``confidence`` only ranks and
+colours it.
 """
 
 from __future__ import annotations
@@ -17,17 +19,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.svm import LinearSVC
-
 from anxin.care.classify_corpus import (
     CATEGORIES,
     CorpusError,
     LabelledComplaint,
     load_shipped_corpus,
 )
+from anxin.care.classify_model import TrainedModel, fit
 
 __all__ = [
     "CATEGORIES",
@@ -40,9 +38,6 @@ __all__ = [
 # Han ideographs (unified, extension A, compatibility); kana and hangul are not Chinese.
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z]+", re.IGNORECASE)
-_DIGITS = re.compile(r"\d+")
-_SEED = 20261123
-_CALIBRATION_FOLDS = 3
 
 
 def detect_language(text: str) -> str:
@@ -57,13 +52,6 @@ def detect_language(text: str) -> str:
     return "zh" if han > 0 and han >= words else "en"
 
 
-def _normalise(text: str) -> str:
-    # Full-width letters and digits to ASCII, case folded; every amount looks alike, so
-    # "扣了 88 块" and "扣了 1200 块" teach the same thing.
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return _DIGITS.sub("0", folded)
-
-
 @dataclass(frozen=True)
 class Prediction:
     category: str
@@ -74,9 +62,8 @@ class Prediction:
 class ComplaintClassifier:
     """A trained model; ``predict`` is safe to call from several threads at once."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
-        self._pipeline = pipeline
-        self._classes: list[str] = [str(c) for c in pipeline.classes_]
+    def __init__(self, model: TrainedModel) -> None:
+        self._model = model
 
     @classmethod
     def train(cls, complaints: Sequence[LabelledComplaint]) -> ComplaintClassifier:
@@ -87,13 +74,17 @@ class ComplaintClassifier:
         rarest, fewest = min(counts.items(), key=lambda item: (item[1], item[0]))
         if fewest < 2:
             raise CorpusError(f"category {rarest} has a single training example; it needs two")
-        pipeline = _pipeline(calibration_folds=min(_CALIBRATION_FOLDS, fewest))
-        pipeline.fit([c.text for c in complaints], [c.category for c in complaints])
-        return cls(pipeline)
+        return cls(
+            fit(
+                [c.text for c in complaints],
+                [c.category for c in complaints],
+                groups=[c.source for c in complaints],
+            )
+        )
 
     @property
     def categories(self) -> tuple[str, ...]:
-        return tuple(self._classes)
+        return self._model.classes
 
     def predict(self, text: str) -> Prediction:
         return self.predict_many([text])[0]
@@ -102,11 +93,11 @@ class ComplaintClassifier:
         predictions: list[Prediction | None] = [None] * len(texts)
         readable = [i for i, text in enumerate(texts) if _has_letters(text)]
         if readable:
-            probabilities = self._pipeline.predict_proba([texts[i] for i in readable])
+            probabilities = self._model.probabilities([texts[i] for i in readable])
             for index, row in zip(readable, probabilities, strict=True):
                 best = int(row.argmax())
                 predictions[index] = Prediction(
-                    category=self._classes[best],
+                    category=self._model.classes[best],
                     confidence=float(row[best]),
                     language=detect_language(texts[index]),
                 )
@@ -115,40 +106,6 @@ class ComplaintClassifier:
             p if p is not None else Prediction("other", 0.0, detect_language(texts[i]))
             for i, p in enumerate(predictions)
         ]
-
-
-def _pipeline(*, calibration_folds: int) -> Pipeline:
-    # Character n-grams carry Chinese (no segmenter needed) and survive typos; word
-    # unigrams and bigrams add English phrases ("not me", "on hold"). A linear SVM beat a
-    # logistic regression on the held-out split and fits ten times faster; its margins are
-    # turned into probabilities by sigmoid calibration on cross-validated predictions.
-    features = FeatureUnion(
-        [
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=(1, 3),
-                    preprocessor=_normalise,
-                    sublinear_tf=True,
-                ),
-            ),
-            (
-                "words",
-                TfidfVectorizer(
-                    analyzer="word",
-                    ngram_range=(1, 2),
-                    preprocessor=_normalise,
-                    sublinear_tf=True,
-                    token_pattern=r"(?u)\b\w+\b",  # noqa: S106 - a regex, not a secret
-                ),
-            ),
-        ]
-    )
-    model = CalibratedClassifierCV(
-        LinearSVC(C=1.0, random_state=_SEED), cv=calibration_folds, ensemble=False
-    )
-    return Pipeline([("features", features), ("model", model)])
 
 
 def _has_letters(text: str) -> bool:
