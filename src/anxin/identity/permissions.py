@@ -80,6 +80,22 @@ _CARE: dict[str, frozenset[str]] = {
 }
 ROLE_PERMISSIONS = {r: p | _CARE.get(r, frozenset()) for r, p in ROLE_PERMISSIONS.items()}
 
+# Incidents and their remediation (docs/incidents.md).
+PERMISSIONS.update({
+    "incidents:manage": "open and update incidents, timeline, affected holders, announcements, notify",
+    "remediation:prepare": "prepare an incident's remediation plan (someone else approves it)",
+    "remediation:approve": "approve or reject remediation plans others prepared",
+})  # fmt: skip
+_INCIDENTS: dict[str, frozenset[str]] = {
+    "senior_agent": frozenset({"incidents:manage", "remediation:prepare"}),
+    "risk_officer": frozenset({"incidents:manage", "remediation:prepare", "remediation:approve"}),
+    "compliance_officer": frozenset(
+        {"incidents:manage", "remediation:prepare", "remediation:approve"}
+    ),
+    "admin": frozenset({"incidents:manage", "remediation:approve"}),
+}
+ROLE_PERMISSIONS = {r: p | _INCIDENTS.get(r, frozenset()) for r, p in ROLE_PERMISSIONS.items()}
+
 assert set(ROLE_PERMISSIONS) == set(STAFF_ROLES)
 assert all(p in PERMISSIONS for perms in ROLE_PERMISSIONS.values() for p in perms)
 
