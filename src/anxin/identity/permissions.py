@@ -82,7 +82,7 @@ ROLE_PERMISSIONS = {r: p | _CARE.get(r, frozenset()) for r, p in ROLE_PERMISSION
 
 # Incidents and their remediation (docs/incidents.md).
 PERMISSIONS.update({
-    "incidents:manage": "open and update incidents, timeline, affected holders, announcements, notify",
+    "incidents:manage": "open and update incidents, timeline, affected holders, updates, notify",
     "remediation:prepare": "prepare an incident's remediation plan (someone else approves it)",
     "remediation:approve": "approve or reject remediation plans others prepared",
 })  # fmt: skip
