@@ -31,6 +31,13 @@ def test_a_busy_group_is_tested_against_a_bounded_excess() -> None:
     assert cusum.jump(25.0) == pytest.approx(math.log(55.0 / 25.0))
 
 
+def test_a_quiet_group_is_tested_against_a_minimum_excess() -> None:
+    cusum = PoissonCusum(elevation=8.0, cap=100.0, max_excess=30.0, min_excess=10.0)
+    assert cusum.excess(0.25) == pytest.approx(10.0)  # not 1.75 more per hour
+    assert cusum.jump(0.25) == pytest.approx(math.log(41.0))
+    assert cusum.excess(2.0) == pytest.approx(14.0)
+
+
 def test_the_statistic_never_goes_below_zero_and_reports_the_end_of_an_episode() -> None:
     cusum = PoissonCusum(elevation=8.0, cap=100.0)
     cusum.arrive(1.0)
@@ -61,7 +68,7 @@ def test_arrivals_at_the_baseline_rate_drift_down_and_a_burst_drifts_up() -> Non
 
 @pytest.mark.parametrize(
     ("elevation", "cap", "excess"),
-    [(1.0, 10.0, 5.0), (0.5, 10.0, 5.0), (2.0, 0.0, 5.0), (2.0, 1.0, 0.0)],
+    [(1.0, 10.0, 5.0), (0.5, 10.0, 5.0), (2.0, 0.0, 5.0), (2.0, 1.0, 0.0), (2.0, 1.0, -1.0)],
 )
 def test_nonsense_parameters_are_refused(elevation: float, cap: float, excess: float) -> None:
     with pytest.raises(ValueError):

@@ -88,6 +88,12 @@ def replay(
     elevation: Annotated[float, typer.Option(help="Rate ratio k the CUSUM is tuned to.")] = (
         DetectorSettings.elevation
     ),
+    max_excess: Annotated[
+        float, typer.Option(help="At most this many extra complaints/hour in the alternative.")
+    ] = DetectorSettings.max_excess_per_hour,
+    min_excess: Annotated[
+        float, typer.Option(help="At least this many extra complaints/hour in the alternative.")
+    ] = DetectorSettings.min_excess_per_hour,
     min_holders: Annotated[int, typer.Option(help="Distinct holders needed to alarm.")] = (
         DetectorSettings.min_holders
     ),
@@ -119,6 +125,8 @@ def replay(
         settings = DetectorSettings(
             threshold=threshold,
             elevation=elevation,
+            max_excess_per_hour=max_excess,
+            min_excess_per_hour=min_excess,
             min_holders=min_holders,
             similarity=similarity,
             join_similarity=join_similarity,

@@ -21,6 +21,7 @@ class PoissonCusum:
     elevation: float  # k > 1: the rate ratio the test is tuned to notice
     cap: float  # the statistic never exceeds this, so it recovers soon after a burst ends
     max_excess: float = math.inf  # E: extra complaints per hour the alternative assumes at most
+    min_excess: float = 0.0  # ... and at least
     value: float = 0.0
 
     def __post_init__(self) -> None:
@@ -28,10 +29,12 @@ class PoissonCusum:
             raise ValueError("the elevation ratio k must be above 1")
         if self.cap <= 0.0 or self.max_excess <= 0.0:
             raise ValueError("the cap and the maximum excess must be positive")
+        if not 0.0 <= self.min_excess <= self.max_excess:
+            raise ValueError("the minimum excess must be between 0 and the maximum")
 
     def excess(self, rate: float) -> float:
         """Extra events per hour under the alternative, at baseline ``rate``."""
-        return min((self.elevation - 1.0) * rate, self.max_excess)
+        return min(max((self.elevation - 1.0) * rate, self.min_excess), self.max_excess)
 
     def jump(self, rate: float) -> float:
         """What one arrival adds at baseline ``rate`` (events per hour, > 0)."""

@@ -144,7 +144,9 @@ class Detector:
 
     def _new_cusum(self) -> PoissonCusum:
         s = self.settings
-        return PoissonCusum(s.elevation, s.cap_factor * s.threshold, s.max_excess_per_hour)
+        return PoissonCusum(
+            s.elevation, s.cap_factor * s.threshold, s.max_excess_per_hour, s.min_excess_per_hour
+        )
 
     def _excess(self, key: GroupKey, cusum: PoissonCusum, start: float, end: float) -> float:
         share = self._shares.share(key, end)

@@ -10,13 +10,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 class DetectorSettings:
     # The Poisson CUSUM: alarm when the log-likelihood ratio of "the rate is `elevation`
     # times its baseline" against "the rate is its baseline" exceeds `threshold`.
-    threshold: float = 10.0
+    threshold: float = 12.0
     elevation: float = 8.0
-    # The alternative is `elevation` times the baseline, but at most this many extra
-    # complaints per hour: a busy group needs no eightfold rise to have a burst.
+    # The alternative is `elevation` times the baseline, but at most `max_excess_per_hour`
+    # extra complaints per hour (a busy group needs no eightfold rise to have a burst) and
+    # at least `min_excess_per_hour` (a quiet group's burst is still 20 in 2 hours, not 2).
     max_excess_per_hour: float = 30.0
+    min_excess_per_hour: float = 10.0
     # ...and only once at least this many distinct holders are in the episode.
-    min_holders: int = 6
+    min_holders: int = 5
     # A holder counts once per group within this window: one person repeating is not a crowd.
     holder_window_minutes: float = 120.0
     # Cosine similarity for a complaint to join a meaning cluster.
@@ -75,6 +77,8 @@ class DetectorSettings:
             problems.append("merge_overlap must be in (0, 1]")
         if not 0 < self.profile_weight <= 1:
             problems.append("profile_weight must be in (0, 1]")
+        if self.min_excess_per_hour > self.max_excess_per_hour or self.max_excess_per_hour <= 0:
+            problems.append("need 0 <= min_excess_per_hour <= max_excess_per_hour, max > 0")
         if self.cap_factor < 1:
             problems.append("cap_factor must be at least 1")
         if self.dimensions < 256:
