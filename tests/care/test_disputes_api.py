@@ -12,8 +12,12 @@ from fastapi.testclient import TestClient
 
 from anxin.api.deps import Container
 from anxin.care.disputes import DisputePolicy
+from anxin.kit.unit_of_work import UnitOfWork
+from anxin.ledger.batch import apply_batch
+from anxin.ledger.commands import Command, TransferOp
 from anxin.ledger.verify import verify_ledger
 from anxin.models import Base
+from anxin.wallet import accounts
 from tests.care.conftest import Person
 from tests.wallet.conftest import Api, api_for, give
 from tests.wallet.merchant_helpers import (
@@ -161,4 +165,47 @@ def test_a_rejected_dispute_over_the_policy_limit_moves_nothing_and_the_policy_i
     assert wallet(container, person)["posted"] == 440_00
     bad = dispute(api, line_id, "d-9", reason="because")
     assert bad.status_code == 422
+    verify(container)
+
+
+def test_merchant_recovery_without_a_provisional_credit_and_when_the_merchant_cannot_pay(
+    client: TestClient, container: Container, holder: Callable[..., Person],
+    api_for: Callable[[Person], Api], give: Callable[..., None], make_shop: Callable[..., Shop],
+    ready_staff: Callable[[str], Person],
+) -> None:  # fmt: skip
+    client.app.state.dispute_policy = DisputePolicy(limits={"CNY": 50_00})  # type: ignore[attr-defined]
+    person = holder()
+    give(person, 500_00)
+    api = api_for(person)
+    shop, empty_shop = make_shop(), make_shop("Gone Tea")
+    big = dispute(api, paid(api, shop, 80_00), "d-1").json()  # over the limit: no credit
+    small = dispute(api, paid(api, empty_shop, 20_00), "d-2").json()  # credited at once
+    assert (big["provisional_credit"], small["provisional_credit"]) == (False, True)
+    assert wallet(container, person)["posted"] == 500_00 - 80_00 - 20_00 + 20_00
+    # The second shop's money has already gone to its bank.
+    with UnitOfWork(container.database) as unit:
+        now = container.clock.now()
+        source = accounts.system_account(unit.session, f"merchant_settlement:{empty_shop.id}",
+                                         "CNY", now)  # fmt: skip
+        bank = accounts.system_account(unit.session, "bank_settlement", "CNY", now)
+        [out] = apply_batch(unit.session.connection(), [Command((TransferOp(
+            source.id, bank.id, 20_00, "CNY", kind="payout"),))], now)  # fmt: skip
+        assert out.ok, out.outcomes
+        unit.commit()
+    senior = ready_staff("senior_agent")
+
+    def uphold(dispute_id: str, key: str) -> Any:
+        made = client.post(f"/v1/staff/care/disputes/{dispute_id}/decision",
+                           json={"outcome": "upheld", "note": "not the holder"},
+                           headers={**senior.headers, "Idempotency-Key": key})  # fmt: skip
+        assert made.status_code == 200, made.text
+        return made.json()
+
+    first = uphold(big["id"], "u-1")  # the merchant repays: nothing from the operator
+    assert (first["recovered_from_merchant"], first["credited"]) == (80_00, 0)
+    second = uphold(small["id"], "u-2")  # the merchant cannot: the credit stays the operator's
+    assert second["recovered_from_merchant"] == 0 and second["recovery_failed"]
+    assert second["dispute"]["recovery_refund_id"] is None
+    assert wallet(container, person)["posted"] == 500_00
+    assert balance(container, "system:compensation")["posted"] == -20_00
     verify(container)
