@@ -27,7 +27,7 @@ from anxin.collective.baseline import GroupShares, WeeklyProfile, expected_event
 from anxin.collective.cusum import PoissonCusum
 from anxin.collective.facts import fact_keys
 from anxin.collective.history import History
-from anxin.collective.meaning import Clusters, Featuriser, Vector, topics
+from anxin.collective.meaning import Clusters, Featuriser, Vector, concepts, topics
 from anxin.collective.model import Complaint
 from anxin.collective.settings import DetectorSettings
 
@@ -120,10 +120,11 @@ class Detector:
         category = complaint.category
         if not category and self._classifier is not None:
             category = self._classifier.predict(complaint.text).category
-        vector = self._featuriser.vector(complaint.text)
+        found = concepts(complaint.text)
+        vector = self._featuriser.vector(complaint.text, found)
         cluster = self._clusters.assign(vector, now)
         keys: list[GroupKey] = [*fact_keys(complaint, category), ("meaning", str(cluster))]
-        keys.extend(("topic", pair) for pair in topics(complaint.text))
+        keys.extend(("topic", pair) for pair in topics(found))
         record = _Record(
             self._seen, complaint.id, seconds, complaint.user, complaint.text, category, vector
         )

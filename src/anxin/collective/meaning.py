@@ -37,8 +37,25 @@ def normalise(text: str) -> str:
     return _DIGITS.sub("0", unicodedata.normalize("NFKC", text).casefold())
 
 
-def tokens(text: str) -> Counter[str]:
-    """The features of a text, before hashing: n-grams and concept tokens with counts."""
+# One alternation of every spelling, longest first, so a text is scanned once.
+_SPELLINGS = {
+    spelling: concept for concept, spellings in CONCEPTS.items() for spelling in spellings
+}
+_CONCEPT_PATTERN = re.compile(
+    "|".join(re.escape(spelling) for spelling in sorted(_SPELLINGS, key=len, reverse=True))
+)
+
+
+def concepts(text: str) -> list[str]:
+    """The bilingual concepts a text mentions, sorted."""
+    return sorted({_SPELLINGS[match] for match in _CONCEPT_PATTERN.findall(normalise(text))})
+
+
+def tokens(text: str, found: list[str] | None = None) -> Counter[str]:
+    """The features of a text, before hashing: n-grams and concept tokens with counts.
+
+    ``found`` is the text's concepts, when the caller already has them.
+    """
     folded = normalise(text)
     counts: Counter[str] = Counter()
     for run in _HAN_RUN.findall(folded):
@@ -50,22 +67,20 @@ def tokens(text: str) -> Counter[str]:
         padded = f" {word} "
         for i in range(len(padded) - 2):
             counts[padded[i : i + 3]] += 1
-    for concept, spellings in CONCEPTS.items():
-        if any(spelling in folded for spelling in spellings):
-            counts["§" + concept] += _CONCEPT_WEIGHT
+    for concept in concepts(text) if found is None else found:
+        counts["§" + concept] += _CONCEPT_WEIGHT
     return counts
 
 
-def topics(text: str) -> list[str]:
-    """Every pair of bilingual concepts the text mentions ("expired+points", ...).
+def topics(found: list[str]) -> list[str]:
+    """Every pair of a text's concepts (``concepts(text)``): "expired+points", ...
 
     A coarser meaning group than a cluster: "积分清零了" and "my points got wiped" share
     ``expired+points`` whatever their wording, and a third concept in one phrasing does not
     split them. One concept alone is far too broad to be a group.
     """
-    folded = normalise(text)
-    found = sorted(c for c, spellings in CONCEPTS.items() if any(s in folded for s in spellings))
-    return [f"{a}+{b}" for i, a in enumerate(found) for b in found[i + 1 :]]
+    ordered = sorted(found)
+    return [f"{a}+{b}" for i, a in enumerate(ordered) for b in ordered[i + 1 :]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +97,9 @@ class Featuriser:
         self._document_frequency = np.zeros(dimensions, dtype=np.float64)
         self._documents = 0
 
-    def vector(self, text: str) -> Vector:
+    def vector(self, text: str, found: list[str] | None = None) -> Vector:
         hashed: dict[int, float] = {}
-        for token, count in tokens(text).items():
+        for token, count in tokens(text, found).items():
             index = zlib.crc32(token.encode()) % self.dimensions
             hashed[index] = hashed.get(index, 0.0) + count
         self._documents += 1
@@ -116,27 +131,31 @@ class Clusters:
 
     def assign(self, vector: Vector, seconds: float) -> int:
         """The id of the cluster this vector joins (a new one if none is similar enough)."""
-        slot = self._nearest(vector)
+        slot, dot = self._nearest(vector)
         if slot is None:
-            slot = self._open()
+            slot, dot = self._open(), 0.0
         if vector.indexes.size:
             self._sums[vector.indexes, slot] += vector.values
-        column = self._sums[:, slot]
-        self._norms[slot] = max(float(np.sqrt(column @ column)), 1e-9)
+        # |c + v|^2 = |c|^2 + 2 c.v + |v|^2, with c.v already known and |v| = 1 (or 0).
+        squared = float(self._norms[slot]) ** 2 + 2.0 * dot + (1.0 if vector.indexes.size else 0.0)
+        self._norms[slot] = max(squared, 1e-18) ** 0.5
         self._sizes[slot] += 1
         self._last_seen[slot] = seconds
         return int(self._ids[slot])
 
-    def _nearest(self, vector: Vector) -> int | None:
+    def _nearest(self, vector: Vector) -> tuple[int | None, float]:
+        """The most similar live cluster if similar enough, and the raw dot product."""
         if not vector.indexes.size or not self._used:
-            return None
+            return None, 0.0
         block = self._sums[vector.indexes, : self._used]
         scores = vector.values @ block
         norms = self._norms[: self._used]
         live = norms > 0
         similarities = np.where(live, scores / np.where(live, norms, 1.0), -1.0)
         best = int(np.argmax(similarities))
-        return best if similarities[best] >= self.similarity else None
+        if similarities[best] < self.similarity:
+            return None, 0.0
+        return best, float(scores[best])
 
     def _open(self) -> int:
         if not self._free:
@@ -146,6 +165,7 @@ class Clusters:
         self._ids[slot] = self._next_id
         self._next_id += 1
         self._sums[:, slot] = 0.0
+        self._norms[slot] = 0.0
         self._sizes[slot] = 0
         return slot
 
