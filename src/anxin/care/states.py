@@ -73,10 +73,10 @@ def change_status(
     record(session, ticket, "status", now=now, actor_id=actor_id, **data)
     session.flush()
     sla.on_status(session, ticket, old, new, now)
-    if tell:
+    # The rating request says the complaint is resolved; no second notice for that.
+    asked = new == "resolved" and csat.request(session, vault, ticket, now) is not None
+    if tell and not asked:
         notify.tell_customer(session, vault, ticket, "care.status", now=now)
-    if new == "resolved":
-        csat.request(session, vault, ticket, now)
 
 
 def close_expired(session: Session, vault: Vault, now: datetime, *, limit: int = 500) -> int:

@@ -287,8 +287,10 @@ def add_message(
                              data={"message_id": str(message.id)})  # fmt: skip
         target = status or ("open" if ticket.status == "new" else None)
         if target is not None and target != ticket.status:
+            # The reply itself is the news: no separate state notice after it (resolving
+            # still asks for the rating, which says the complaint is resolved).
             states.change_status(session, vault, ticket, target, now=now, actor_id=author_id,
-                                 reopen_window=reopen_window, tell=target != "open")  # fmt: skip
+                                 reopen_window=reopen_window, tell=False)  # fmt: skip
     session.flush()
     return message
 
