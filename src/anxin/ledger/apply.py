@@ -16,7 +16,7 @@ from typing import Any
 
 from anxin.kit.clock import to_micros
 from anxin.kit.ids import new_id, new_id_forms
-from anxin.ledger.chain import entry_digest
+from anxin.ledger.chain import encoded_entry_digest
 from anxin.ledger.commands import (
     MAX_AMOUNT,
     Command,
@@ -44,12 +44,14 @@ class AccountState:
     dirty: bool = False
     hex: str = ""  # id.hex, computed once per batch rather than once per entry
     text: str = ""  # str(id), for results
+    key: bytes = b""  # the hex as bytes, as the journal's hash takes it
 
     def __post_init__(self) -> None:
         if not self.hex:  # loaders pass the hex they read
             self.hex = self.id.hex
         h = self.hex  # str(UUID) would format the hex digits again
         self.text = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        self.key = h.encode()
 
     def counters(self) -> tuple[int, int, int, int]:
         return (self.debits_posted, self.credits_posted, self.debits_pending, self.credits_pending)
@@ -382,12 +384,13 @@ class BatchApplier:
         if not destination.dirty:
             destination.dirty = True
             self.changed_accounts.append(destination)
+        transfer_key = transfer_hex.encode()
         source.debits_posted += posted
         source.debits_pending += pending
-        self._entry(transfer_hex, source, "D", posted, pending)
+        self._entry(transfer_hex, transfer_key, source, "D", b"D", posted, pending)
         destination.credits_posted += posted
         destination.credits_pending += pending
-        self._entry(transfer_hex, destination, "C", posted, pending)
+        self._entry(transfer_hex, transfer_key, destination, "C", b"C", posted, pending)
         asset = source.asset
         self.new_transfers.append(
             (transfer_hex, action, kind, status, source.hex, destination.hex, asset, amount, 0,
@@ -423,13 +426,20 @@ class BatchApplier:
         }
 
     def _entry(
-        self, transfer_hex: str, account: AccountState, side: str, posted: int, pending: int
+        self,
+        transfer_hex: str,
+        transfer_key: bytes,
+        account: AccountState,
+        side: str,
+        side_key: bytes,
+        posted: int,
+        pending: int,
     ) -> None:
         self.seq = seq = self.seq + 1
         dp, cp = account.debits_posted, account.credits_posted
         dpend, cpend = account.debits_pending, account.credits_pending
-        self.hash = digest = entry_digest(
-            self.hash, seq, transfer_hex, account.hex, side, posted, pending, dp, cp, dpend,
+        self.hash = digest = encoded_entry_digest(
+            self.hash, seq, transfer_key, account.key, side_key, posted, pending, dp, cp, dpend,
             cpend, self._micros,
         )  # fmt: skip
         self.new_entries.append(
