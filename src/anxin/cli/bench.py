@@ -42,7 +42,7 @@ from anxin.ledger.verify import verify_ledger
 # Transfers pre-generated per run (all clients together); requests cycle through them.
 _POOL_TRANSFERS = 200_000
 # The engine's writer phases, in order; "other" is waiting for requests, GC, the GIL.
-_PHASES = ("load", "apply", "write", "commit", "settle")
+_PHASES = ("load", "apply", "write", "commit", "settle", "checkpoint")
 _FINGERPRINT = "0" * 64  # the engine only compares it with a replay's
 
 app = typer.Typer(help="Benchmarks that print numbers.", no_args_is_help=True)
