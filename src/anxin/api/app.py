@@ -25,6 +25,9 @@ from anxin.identity import endpoints as identity_endpoints
 from anxin.identity import factor_endpoints, staff
 from anxin.identity.outbox import OutboxWorker
 from anxin.identity.service import IdentityRuntime
+from anxin.incidents import endpoints as incident_endpoints
+from anxin.incidents import status_endpoints
+from anxin.incidents.detection import DetectionRuntime, DetectionWorker
 from anxin.kit.clock import Clock, SystemClock
 from anxin.kit.db import Database
 from anxin.ledger.endpoints import router as ledger_router
@@ -87,6 +90,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 database, keys.keyring, clock, interval=settings.audit_checkpoint_interval_seconds
             ).start()
         sla_worker = start_sla_worker(settings, database, clock)  # SLA warnings and breaches
+        # Collective complaints: new tickets feed the detector; bursts open incidents.
+        detection = app.state.incident_detection
+        detection_worker = DetectionWorker(detection, database, keys.vault(), clock).start()
         app.state.container = Container(
             settings=settings, database=database, engine=engine, clock=clock, keys=keys,
             identity=identity,
@@ -102,6 +108,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 audit_worker.stop()
             if sla_worker is not None:
                 sla_worker.stop()
+            detection_worker.stop()
             engine.stop()  # finishes what was acknowledged to the engine first
             database.dispose()
 
@@ -153,4 +160,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(dispute_endpoints.holder_router)
     app.include_router(dispute_endpoints.staff_router)
     app.include_router(report_endpoints.router)
+    app.state.incident_detection = DetectionRuntime()
+    for incidents_router in (
+        incident_endpoints.router,
+        status_endpoints.page_router,
+        status_endpoints.api_router,
+    ):
+        app.include_router(incidents_router)
     return app

@@ -165,7 +165,7 @@ def run(session: Session, incident: Incident, definition: dict[str, Any],
         return found
     if kind == "frozen_by_rule":
         found = Found("freezes")
-        rows = session.scalars(
+        freezes = session.scalars(
             select(Freeze)
             .where(
                 Freeze.reason_code == definition["reason_code"], Freeze.status == "active",
@@ -173,7 +173,7 @@ def run(session: Session, incident: Incident, definition: dict[str, Any],
             )
             .order_by(Freeze.created_at, Freeze.id)
         )  # fmt: skip
-        for freeze in rows:
+        for freeze in freezes:
             found.add(freeze.user_id, {
                 "freeze_id": str(freeze.id), "scope": freeze.scope,
                 "created_at": freeze.created_at.isoformat(),

@@ -83,7 +83,8 @@ def _merchants(session: Session, tickets: list[Ticket]) -> dict[uuid.UUID, str]:
             .where(column.in_(list(refs)))
         ).all()
         for transfer_id, merchant_id in rows:
-            found.setdefault(refs[transfer_id], str(merchant_id))
+            if transfer_id is not None:
+                found.setdefault(refs[transfer_id], str(merchant_id))
     return found
 
 
@@ -104,11 +105,11 @@ def complaints_of(session: Session, vault: Vault, tickets: list[Ticket]) -> list
         first.setdefault(message.ticket_id, message)
     out: list[Complaint] = []
     for ticket in tickets:
-        message = first.get(ticket.id)
+        opening = first.get(ticket.id)
         try:
             text = ticket_subject(session, vault, ticket)
-            if message is not None:
-                text = f"{text}\n{message_body(session, vault, message)}"
+            if opening is not None:
+                text = f"{text}\n{message_body(session, vault, opening)}"
         except Exception:  # an erased holder's ticket: nothing left to read
             text = ""
         user = ticket.holder_id or ticket.contact_lookup or ticket.id

@@ -263,8 +263,8 @@ def _severity_for(holders: int) -> str:
 def open_from_group(session: Session, group: CollectiveGroup, now: datetime) -> Incident:
     """Open an incident for a detected burst, or join the one already open for the same
     cause; either way the group's tickets are linked and the detection is on the timeline."""
-    incident = group.incident_id and session.get(Incident, group.incident_id)
-    if not incident:
+    incident = session.get(Incident, group.incident_id) if group.incident_id else None
+    if incident is None:
         incident = open_for_cause(session, group.key)
         joined = incident is not None
         if incident is None:
