@@ -86,43 +86,50 @@ def _add_calendar(
     return row
 
 
+def _calendar_named(session: Session, name: str) -> BusinessCalendar | None:
+    return session.scalar(select(BusinessCalendar).where(BusinessCalendar.name == name))
+
+
 def ensure_defaults(session: Session, now: datetime) -> None:
-    """Create the PRC calendars and the default policies unless they exist (idempotent; a
-    concurrent first call loses the race quietly and uses the winner's rows)."""
-    if session.scalar(
-        select(BusinessCalendar.id).where(BusinessCalendar.name == BUSINESS_CALENDAR)
-    ):
+    """Unless some SLA policy exists (active or not: a desk that switched them all off
+    meant it), create the default policies and, unless they exist, the PRC calendars.
+
+    Idempotent. Two first tickets at once: the loser's insert of a calendar name waits for
+    the winner (unique index), fails, and its savepoint rolls back; it then reads the
+    winner's committed rows."""
+    if session.scalar(select(SlaPolicy.id).limit(1)) is not None:
         return
     try:
         with session.begin_nested():
             data = calendar_data()
-            business = _add_calendar(session, data["name"], data["timezone"], data["hours"], now)
-            for entry in data["days"]:
-                session.add(
-                    CalendarDay(
-                        calendar_id=business.id, day=date.fromisoformat(entry["day"]),
-                        kind=entry["kind"], works_as=entry.get("works_as"), name=entry["name"],
-                    )
-                )  # fmt: skip
-            always = session.scalar(
-                select(BusinessCalendar).where(BusinessCalendar.name == ALWAYS_CALENDAR)
-            )
+            business = _calendar_named(session, data["name"])
+            if business is None:
+                business = _add_calendar(session, data["name"], data["timezone"], data["hours"],
+                                         now)  # fmt: skip
+                for entry in data["days"]:
+                    session.add(
+                        CalendarDay(
+                            calendar_id=business.id, day=date.fromisoformat(entry["day"]),
+                            kind=entry["kind"], works_as=entry.get("works_as"),
+                            name=entry["name"],
+                        )
+                    )  # fmt: skip
+            always = _calendar_named(session, ALWAYS_CALENDAR)
             if always is None:
                 every_day = {str(d): [["00:00", "24:00"]] for d in range(7)}
                 always = _add_calendar(session, ALWAYS_CALENDAR, data["timezone"], every_day, now)
-            if session.scalar(select(SlaPolicy.id).limit(1)) is None:
-                for policy in DEFAULT_POLICIES:
-                    session.add(
-                        SlaPolicy(
-                            id=new_id(), name=policy.name, category=policy.category,
-                            priority=policy.priority, calendar_id=business.id,
-                            resolution_calendar_id=always.id,
-                            first_response_minutes=policy.first_response_minutes,
-                            next_response_minutes=policy.next_response_minutes,
-                            resolution_minutes=policy.resolution_minutes, warn_at_percent=75,
-                            active=True, created_at=now,
-                        )
-                    )  # fmt: skip
+            for policy in DEFAULT_POLICIES:
+                session.add(
+                    SlaPolicy(
+                        id=new_id(), name=policy.name, category=policy.category,
+                        priority=policy.priority, calendar_id=business.id,
+                        resolution_calendar_id=always.id,
+                        first_response_minutes=policy.first_response_minutes,
+                        next_response_minutes=policy.next_response_minutes,
+                        resolution_minutes=policy.resolution_minutes, warn_at_percent=75,
+                        active=True, created_at=now,
+                    )
+                )  # fmt: skip
             session.flush()
     except IntegrityError:
         pass  # another transaction created them first
