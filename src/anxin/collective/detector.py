@@ -35,6 +35,9 @@ __all__ = ["CategoryClassifier", "CollectiveComplaint", "Detector", "DetectorSet
 
 _PRUNE_EVERY = 500  # complaints between housekeeping passes
 _RECORD_HOURS = 48.0  # how long a complaint is remembered for membership
+# Facts specific enough that complaints sharing one at the same time are one incident
+# (an app version with a category is not: a release has many unrelated complaints).
+_MERGING_FACTS = {"merchant", "error"}
 
 
 class _HasCategory(Protocol):
@@ -57,6 +60,7 @@ class _Record:
     text: str
     category: str | None
     vector: Vector
+    facts: list[GroupKey]
     in_collective: bool = False
 
 
@@ -123,10 +127,18 @@ class Detector:
         found = concepts(complaint.text)
         vector = self._featuriser.vector(complaint.text, found)
         cluster = self._clusters.assign(vector, now)
-        keys: list[GroupKey] = [*fact_keys(complaint, category), ("meaning", str(cluster))]
+        facts = fact_keys(complaint, category)
+        keys: list[GroupKey] = [*facts, ("meaning", str(cluster))]
         keys.extend(("topic", pair) for pair in topics(found))
         record = _Record(
-            self._seen, complaint.id, seconds, complaint.user, complaint.text, category, vector
+            self._seen,
+            complaint.id,
+            seconds,
+            complaint.user,
+            complaint.text,
+            category,
+            vector,
+            facts,
         )
         self._records[record.index] = record
         self._seen += 1
@@ -259,18 +271,16 @@ class Detector:
         # Complaints an open collective complaint already explains are no evidence of
         # another: without enough other holders, this group only echoes that one.
         fresh = {r.user for r in members if not any(r.index in c.member_set for c in self._open)}
-        best: CollectiveComplaint | None = None
-        best_shared = 0
-        for collective in self._open:
-            shared = len(indexes & collective.member_set)
-            smaller = min(len(indexes), len(collective.member_set)) or 1
-            alike = float(unit(collective.centroid) @ direction)
-            if shared / smaller >= s.merge_overlap or alike >= s.merge_similarity:
-                best = collective
-                break
-            if shared > best_shared:
-                best, best_shared = collective, shared
-        if best is not None and (best_shared == 0 or len(fresh) < s.min_holders):
+        matched = self._same_incident(members, indexes, direction)
+        if matched is not None:
+            # The same incident seen through another group: one collective complaint.
+            matched.keys.append(key)
+            group.collective = matched
+            self._join(matched, members, now)
+            return None
+        best = max(self._open, key=lambda c: len(indexes & c.member_set), default=None)
+        if best is not None and indexes & best.member_set and len(fresh) < s.min_holders:
+            # Mostly an echo of an open collective complaint: follow it, add what fits.
             best.keys.append(key)
             group.collective = best
             fitting = [r for r in members if best.similarity(r.vector) >= s.join_similarity]
@@ -289,6 +299,26 @@ class Detector:
         self._open.append(collective)
         self.collectives.append(collective)
         return collective
+
+    def _same_incident(
+        self, members: list[_Record], indexes: set[int], direction: np.ndarray
+    ) -> CollectiveComplaint | None:
+        """The open collective complaint these members are part of, if any: they largely
+        overlap it, mean the same, or mostly carry one of the facts it was raised on."""
+        s = self.settings
+        for collective in self._open:
+            shared = len(indexes & collective.member_set)
+            smaller = min(len(indexes), len(collective.member_set)) or 1
+            if shared / smaller >= s.merge_overlap:
+                return collective
+            if float(unit(collective.centroid) @ direction) >= s.merge_similarity:
+                return collective
+            for key in collective.keys:
+                if key[0] in _MERGING_FACTS:
+                    carrying = sum(1 for r in members if key in r.facts)
+                    if carrying * 2 > len(members):
+                        return collective
+        return None
 
     def _join(self, collective: CollectiveComplaint, records: list[_Record], now: float) -> None:
         for record in records:

@@ -48,7 +48,7 @@ class DetectorSettings:
     join_similarity: float = 0.25
     # A group that alarms while an open collective complaint means much the same thing
     # (cosine of their centroids) joins it instead of raising another.
-    merge_similarity: float = 0.5
+    merge_similarity: float = 0.35
     # Before a meaning group may alarm, its usual share is looked up in this much history,
     # if at least `min_history_hours` of it exist.
     lookback_hours: float = 168.0
