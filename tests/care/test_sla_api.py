@@ -44,6 +44,7 @@ def test_leads_manage_calendars_and_days(client: TestClient, senior: Person, age
     bad = _calendar(client, senior, name="bad", hours={"0": [["18:00", "09:00"]]})
     assert bad["status"] == 422 and bad["code"] == "care_calendar_invalid"
     assert _calendar(client, senior, name="mars", timezone="Mars/Olympus")["status"] == 422
+    assert _calendar(client, senior, name="never", hours={})["status"] == 422
     assert _calendar(client, agent, name="agents")["status"] == 403
     url = f"{SLA}/calendars/{made['id']}"
     holiday = {"kind": "holiday", "name": "元旦"}

@@ -246,7 +246,7 @@ def expected_answer_at(session: Session, ticket: Ticket) -> datetime | None:
 # -- warnings, breaches and escalation -------------------------------------------------------
 
 
-def tick(session: Session, now: datetime, *, limit: int = 5000) -> TickReport:
+def tick(session: Session, now: datetime, *, limit: int | None = None) -> TickReport:
     """Warn about running clocks past their policy's ``warn_at_percent``, record breaches of
     those past ``due_at`` and escalate their tickets. Rows another tick holds are skipped."""
     report = TickReport()
@@ -258,7 +258,7 @@ def tick(session: Session, now: datetime, *, limit: int = 5000) -> TickReport:
         .join(SlaPolicy, SlaPolicy.id == Ticket.sla_policy_id)
         .where(SlaClock.status == "running", SlaClock.breached_at.is_(None))
         .order_by(SlaClock.due_at)
-        .limit(limit)
+        .limit(limit)  # None: every clock (soonest due first)
         .with_for_update(of=SlaClock, skip_locked=True)
     ).all()
     for clock, ticket, policy in rows:

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from anxin.audit import service as audit
-from anxin.care.calendar import format_hours, parse_hours, zone
+from anxin.care.calendar import CalendarError, format_hours, parse_hours, zone
 from anxin.care.sla import calendar_id_for, run_clock
 from anxin.care.sla_policies import CalendarCache, load_calendar
 from anxin.kit.errors import Conflict, NotFound, Unprocessable
@@ -168,6 +168,15 @@ def list_calendars(session: Session) -> list[BusinessCalendar]:
     return list(session.scalars(select(BusinessCalendar).order_by(BusinessCalendar.name)))
 
 
+def _working_hours(hours: dict[str, Any]) -> dict[str, list[list[str]]]:
+    """Checked and normalised; a calendar without any working time would make every due
+    time unreachable (and refuse every new ticket), so it is refused here."""
+    normalised = format_hours(parse_hours(hours))
+    if not normalised:
+        raise CalendarError("a calendar needs working hours on at least one weekday")
+    return normalised
+
+
 def _name_free(session: Session, name: str, calendar_id: uuid.UUID | None) -> None:
     taken = session.scalar(select(BusinessCalendar.id).where(BusinessCalendar.name == name))
     if taken is not None and taken != calendar_id:
@@ -179,7 +188,7 @@ def create_calendar(
     hours: dict[str, Any],
 ) -> BusinessCalendar:  # fmt: skip
     zone(timezone)
-    normalised = format_hours(parse_hours(hours))
+    normalised = _working_hours(hours)
     _name_free(session, name, None)
     row = BusinessCalendar(id=new_id(), name=name, timezone=timezone, hours=normalised,
                            created_at=now)  # fmt: skip
@@ -203,7 +212,7 @@ def update_calendar(
         row.timezone = timezone
         changed.append("timezone")
     if hours is not None:
-        row.hours = format_hours(parse_hours(hours))
+        row.hours = _working_hours(hours)
         changed.append("hours")
     session.flush()
     if {"timezone", "hours"} & set(changed):
