@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from anxin.incidents.errors import InvalidAffectedQuery
 from anxin.incidents.service import linked_tickets, record_event
 from anxin.kit.ids import new_id
+from anxin.models import User
 from anxin.models.incidents import AffectedHolder, AffectedQuery, Incident
 from anxin.models.wallet_merchants import PaymentIntent
 from anxin.models.wallet_money import Freeze, FundingOrder
@@ -259,8 +260,13 @@ def apply(session: Session, incident: Incident, definition: dict[str, Any], *,
 def add_holders(session: Session, incident: Incident, holder_ids: list[uuid.UUID], *,
                 actor_id: uuid.UUID, now: datetime) -> int:  # fmt: skip
     """Staff name affected holders one by one; how many were new."""
+    wanted = list(dict.fromkeys(holder_ids))
+    known = set(session.scalars(select(User.id).where(User.id.in_(wanted), User.kind == "holder")))
+    unknown = [str(h) for h in wanted if h not in known]
+    if unknown:
+        raise InvalidAffectedQuery("not holders: " + ", ".join(unknown[:5]), field="holder_ids")
     added = 0
-    for holder in dict.fromkeys(holder_ids):
+    for holder in wanted:
         if session.get(AffectedHolder, (incident.id, holder)) is None:
             session.add(AffectedHolder(
                 incident_id=incident.id, holder_id=holder, source="staff", facts={},
