@@ -59,9 +59,11 @@ class ChunkResult:
 
 
 def start(session: Session, plan_id: uuid.UUID, staff: User, *, now: datetime) -> RemediationPlan:
-    """Begin (or resume) executing an approved plan."""
+    """Begin (or resume) executing an approved plan; a finished plan is left as it is."""
     require(staff, "remediation:approve")
     plan = get_plan(session, plan_id, for_update=True)
+    if plan.status == "done":  # a re-run after the end: nothing to do, nothing to record
+        return plan
     if plan.status not in ("approved", "executing"):
         raise PlanNotExecutable(f"the plan is {plan.status}")
     first = plan.status == "approved"
@@ -208,6 +210,8 @@ def pay_chunk(session: Session, vault: Vault, plan_id: uuid.UUID, item_ids: Sequ
               staff: User, *, now: datetime) -> ChunkResult:  # fmt: skip
     """Do the still-pending items among ``item_ids``; the caller commits."""
     plan = get_plan(session, plan_id, for_update=True)  # executors of one plan take turns
+    if plan.status == "done":  # another executor finished it meanwhile
+        return ChunkResult(skipped=len(item_ids))
     if plan.status != "executing":
         raise PlanNotExecutable(f"the plan is {plan.status}")
     incident = get_incident(session, plan.incident_id)
@@ -264,8 +268,8 @@ def finish(session: Session, plan_id: uuid.UUID, staff: User, *, now: datetime) 
     if incident.compensated_at is None:
         incident.compensated_at = now
     session.flush()
-    data = {"plan_id": str(plan.id), "paid": counts.get("done", 0), "failed": counts.get("failed", 0),
-            "items": plan.item_count}  # fmt: skip
+    data = {"plan_id": str(plan.id), "paid": counts.get("done", 0),
+            "failed": counts.get("failed", 0), "items": plan.item_count}  # fmt: skip
     record_event(session, incident, "remediation_completed", data, staff.id, now)
     audit.append(session, event="remediation.completed", actor_id=staff.id,
                  actor_role=staff.role, subject_id=plan.id,
