@@ -175,3 +175,34 @@ def test_the_same_stream_gives_the_same_answer() -> None:
 def test_settings_refuse_nonsense(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         DetectorSettings(**bad)  # type: ignore[arg-type]
+
+
+def test_an_app_version_and_an_error_code_are_facts_too() -> None:
+    codes = [
+        complaint(
+            MONDAY + timedelta(minutes=n),
+            f"v{n}",
+            ["收不到验证码", "login code never came", "验证码一直不来"][n % 3],
+            app_version="5.3.0",
+            category="verification_login",
+        )
+        for n in range(20)
+    ]
+    errors = [
+        complaint(
+            MONDAY + timedelta(hours=5, minutes=n),
+            f"e{n}",
+            ["withdrawal fails with error E5021", "提现报错E5021"][n % 2],
+            transaction="withdrawal",
+            error_code="E5021",
+        )
+        for n in range(20)
+    ]
+    detector = _run(_history() + codes + errors, DetectorSettings())
+    assert len(detector.collectives) == 2
+    first, second = detector.collectives
+    assert ("app_version", "5.3.0", "verification_login") in first.keys
+    assert set(first.member_ids) == {c.id for c in codes}
+    assert first.category == "verification_login"
+    assert ("error", "withdrawal", "e5021") in second.keys
+    assert set(second.member_ids) == {c.id for c in errors}
