@@ -113,7 +113,11 @@ def replay(
 def as_output(collective: CollectiveComplaint) -> dict[str, Any]:
     return {
         "detected_at": collective.detected_at.isoformat(),
-        "complaints": list(collective.member_ids),
+        # In arrival order, however they joined (a merged group brings earlier ones).
+        "complaints": [
+            id_
+            for _, id_ in sorted(zip(collective.member_indexes, collective.member_ids, strict=True))
+        ],
         "category": collective.category,
         "title": collective.title,
     }
