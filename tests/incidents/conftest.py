@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,10 +20,22 @@ from anxin.incidents.detection import DetectionRuntime, TickReport
 from anxin.models import User
 from anxin.models.care import Ticket
 from anxin.privacy.vault import Vault
+from anxin.settings import Environment, Settings
 from tests.care import conftest as care
 from tests.identity.conftest import PASSWORD, Person
 
-settings = care.settings
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path, key_file: Path) -> Settings:
+    # The stories here take simulated hours (every authenticator code moves the clock):
+    # sessions must not expire in the middle of them.
+    return Settings(
+        env=Environment.TEST, home=tmp_path / "home", database_url=db_url, key_file=key_file,
+        delivery_interval_seconds=0, holder_idle_timeout_seconds=IDLE,
+        staff_idle_timeout_seconds=IDLE,
+    )  # fmt: skip
+
+
 clock = care.clock
 client = care.client
 container = care.container
@@ -44,6 +57,7 @@ new_ticket = care.new_ticket
 NOW = care.NOW
 __all__ = ["NOW", "PASSWORD", "Person", "new_ticket"]
 
+IDLE = 8 * 3600
 BURST_TEXT = "Shop Alpha charged me twice for one order, please refund"
 # Alarms from the first complaint on (production waits a day to learn the usual rates).
 TEST_DETECTOR = DetectorSettings(warmup_hours=0)
@@ -63,8 +77,11 @@ def burst(
 
 @pytest.fixture
 def detection(client: TestClient, container: Container) -> Callable[[], TickReport]:
-    """One pass of the app's own detector (set to TEST_DETECTOR), at the app clock's now."""
-    app_runtime: DetectionRuntime = client.app.state.incident_detection  # type: ignore[attr-defined]
+    """One pass of the app's own detector (set to TEST_DETECTOR), at the app clock's now;
+    the server's background passes are stopped so that the test decides when they run."""
+    state = client.app.state  # type: ignore[attr-defined]
+    state.incident_detection_worker.stop()
+    app_runtime: DetectionRuntime = state.incident_detection
     app_runtime.configure(TEST_DETECTOR)
 
     def run() -> TickReport:

@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         # Collective complaints: new tickets feed the detector; bursts open incidents.
         detection = app.state.incident_detection
         detection_worker = DetectionWorker(detection, database, keys.vault(), clock).start()
+        app.state.incident_detection_worker = detection_worker
         app.state.container = Container(
             settings=settings, database=database, engine=engine, clock=clock, keys=keys,
             identity=identity,
@@ -167,4 +168,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         status_endpoints.api_router,
     ):
         app.include_router(incidents_router)
+    from anxin.web import install as install_web_pages  # pages call the same services
+
+    install_web_pages(app)
     return app

@@ -239,11 +239,25 @@ def _stored_group(session: Session, collective: CollectiveComplaint) -> Collecti
     ).first()
 
 
+def _title(session: Session, collective: CollectiveComplaint) -> str:
+    """The detector's title, with a merchant's name instead of its id."""
+    kind, *rest = collective.keys[0]
+    if kind == "merchant" and rest:
+        try:
+            merchant = session.get(Merchant, uuid.UUID(rest[0]))
+        except ValueError:
+            merchant = None
+        if merchant is not None:
+            return (f"{len(collective.member_ids)} complaints from {len(collective.holders)} "
+                    f"holders: merchant {merchant.name}")[:200]  # fmt: skip
+    return collective.title[:200]
+
+
 def _new_group(session: Session, collective: CollectiveComplaint) -> CollectiveGroup:
     first = session.get(Ticket, uuid.UUID(collective.member_ids[0]))
     group = CollectiveGroup(
         id=new_id(), key=cause_key(collective), category=collective.category,
-        title=collective.title[:200], detected_at=collective.detected_at,
+        title=_title(session, collective), detected_at=collective.detected_at,
         first_complaint_at=first.created_at if first else collective.detected_at,
         distinct_holders=len(collective.holders), evidence=_evidence(collective),
         incident_id=None,
