@@ -16,7 +16,24 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP)
+# Browser assets (htmx, Chart.js) from npm at the versions in package-lock.json, with their
+# licences, into the package's static files (not committed). Needs node and npm.
+VENDOR := src/anxin/web/static/vendor
+$(VENDOR)/.installed: package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && \
+		mkdir -p $(VENDOR) && \
+		cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js && \
+		cp node_modules/htmx.org/LICENSE $(VENDOR)/htmx.LICENSE && \
+		cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.umd.min.js && \
+		cp node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js.LICENSE.md && \
+		cp node_modules/@kurkle/color/LICENSE.md $(VENDOR)/kurkle-color.LICENSE.md && \
+		touch $@; \
+	else \
+		echo "npm not found: the web pages work without htmx and charts (install node and npm)"; \
+	fi
+
+install: $(STAMP) $(VENDOR)/.installed
 
 run: install
 	$(BIN)/anxin migrate
@@ -31,9 +48,13 @@ lint: install
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
+# The browser journeys, saving the last page of each per language (docs/screenshots/).
+screenshots: install
+	ANXIN_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/web/test_journeys.py -q -k sqlite
+
 bench: install
 	$(BIN)/anxin bench ledger --db sqlite
 	$(BIN)/anxin bench ledger --db "$${ANXIN_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules $(VENDOR)

@@ -1,0 +1,237 @@
+"""Signing up, in and out, and enrolling an authenticator app, as pages.
+
+The handlers call the identity services exactly as ``anxin.identity.endpoints`` does
+(throttles read before the unit of work, refusals counted after it), and set the same
+session and device cookies.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from anxin.api.deps import ContainerDep, WriteUoW
+from anxin.identity import contacts as book
+from anxin.identity import factors, service, sessions, totp
+from anxin.identity.deps import IdentityDep, client_of, guarded
+from anxin.identity.passwords import check_new_password, context_words
+from anxin.identity.sessions import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, SESSION_COOKIE
+from anxin.kit.errors import AnxinError
+from anxin.web import guard, i18n
+from anxin.web.pages import explain, locale_of, see_other, show
+
+router = APIRouter(include_in_schema=False)
+Text = Annotated[str, Form(max_length=320)]
+Secret = Annotated[str, Form(max_length=1024)]
+
+
+async def _checked(request: Request, container: ContainerDep) -> None:
+    await guard.check_form(request, container)
+
+
+CheckedForm = Depends(_checked)
+
+
+def _signed_in(response: Response, outcome: sessions.SignInOutcome, lifetime: int) -> Response:
+    """The identity API's cookies. Always ``Secure``, as the ``__Host-`` prefix demands:
+    browsers accept that from http://localhost and 127.0.0.1 too, so development works."""
+    assert outcome.started is not None
+    secure = True
+    response.set_cookie(
+        SESSION_COOKIE, outcome.started.token, path="/", secure=secure, httponly=True,
+        samesite="lax", max_age=lifetime,
+    )  # fmt: skip
+    if outcome.device is not None and outcome.device.token:
+        response.set_cookie(
+            DEVICE_COOKIE, outcome.device.token, max_age=DEVICE_COOKIE_MAX_AGE, path="/",
+            secure=secure, httponly=True, samesite="lax",
+        )  # fmt: skip
+    return response
+
+
+def _kind(identifier: str) -> str:
+    return "email" if "@" in identifier else "phone"
+
+
+# -- sign-in ------------------------------------------------------------------------------
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_page(request: Request, container: ContainerDep) -> HTMLResponse:
+    return show(request, container, "sign_in.html")
+
+
+@router.post("/sign-in", response_class=HTMLResponse, dependencies=[CheckedForm])
+def sign_in(
+    request: Request, container: ContainerDep, uow: WriteUoW, rt: IdentityDep,
+    identifier: Text, password: Secret,
+) -> Response:  # fmt: skip
+    client = client_of(request)
+    try:
+        contact = book.parse_identifier(identifier)
+        vault = container.keys.vault()
+        key = book.lookup_key(vault, contact)
+        rt.throttle.check_password_attempt(key, client.address)
+        with guarded(uow, rt, client, key):
+            outcome = service.signin(
+                uow.session, vault, rt, contact=contact, password=password, client=client,
+                now=container.clock.now(),
+            )  # fmt: skip
+        uow.commit()
+        rt.throttle.password_succeeded(key)
+    except AnxinError as error:
+        context = {"error": explain(error, locale_of(request)), "identifier": identifier}
+        return show(request, container, "sign_in.html", context, status_code=error.status)
+    if outcome.status != "signed_in":
+        context = {"pending_token": outcome.pending_token, "methods": outcome.methods}
+        return show(request, container, "second_factor.html", context)
+    return _signed_in(see_other("/wallet"), outcome, container.settings.session_lifetime_seconds)
+
+
+@router.post("/sign-in/second-factor", response_class=HTMLResponse, dependencies=[CheckedForm])
+def sign_in_second_factor(
+    request: Request, container: ContainerDep, uow: WriteUoW, rt: IdentityDep,
+    pending_token: Annotated[str, Form(max_length=200)], code: Annotated[str, Form(max_length=32)],
+    method: Annotated[str, Form(pattern="^(totp|recovery_code)$")] = "totp",
+) -> Response:  # fmt: skip
+    client = client_of(request)
+    try:
+        rt.throttle.check("code-check:address", client.address)
+        with guarded(uow, rt, client):
+            outcome = service.signin_second_factor(
+                uow.session, container.keys.vault(), rt, pending_token=pending_token,
+                method=method, proof={"code": code.strip()}, client=client,
+                now=container.clock.now(),
+            )  # fmt: skip
+        uow.commit()
+    except AnxinError as error:
+        context = {"error": explain(error, locale_of(request)), "pending_token": pending_token}
+        return show(request, container, "second_factor.html", context, status_code=error.status)
+    return _signed_in(see_other("/wallet"), outcome, container.settings.session_lifetime_seconds)
+
+
+@router.post("/sign-out", dependencies=[CheckedForm])
+def sign_out(request: Request, container: ContainerDep, uow: WriteUoW) -> Response:
+    holder = guard.current_holder(request, container, uow)
+    if holder is not None:
+        holder.session.revoked_at = holder.now
+        uow.commit()
+    response = see_other("/sign-in")
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    return response
+
+
+# -- sign-up ------------------------------------------------------------------------------
+
+
+@router.get("/sign-up", response_class=HTMLResponse)
+def sign_up_page(request: Request, container: ContainerDep) -> HTMLResponse:
+    return show(request, container, "sign_up.html")
+
+
+@router.post("/sign-up", response_class=HTMLResponse, dependencies=[CheckedForm])
+def sign_up(
+    request: Request, container: ContainerDep, uow: WriteUoW, rt: IdentityDep,
+    identifier: Text, password: Secret,
+    display_name: Annotated[str, Form(max_length=100)] = "",
+) -> Response:  # fmt: skip
+    client = client_of(request)
+    locale = locale_of(request)
+    name = display_name.strip() or None
+    try:
+        contact = book.parse_contact(_kind(identifier), identifier)
+        check_new_password(password, staff=False, context=context_words(contact.value, name))
+        vault = container.keys.vault()
+        rt.throttle.consume("signup:address", client.address)
+        rt.throttle.consume("code:contact", book.lookup_key(vault, contact))
+        service.signup(
+            uow.session, vault, rt, contact=contact, password=password, name=name,
+            locale=i18n.TAGS[locale], now=container.clock.now(),
+        )  # fmt: skip
+        uow.commit()
+    except AnxinError as error:
+        context = {"error": explain(error, locale), "identifier": identifier,
+                   "display_name": display_name}  # fmt: skip
+        return show(request, container, "sign_up.html", context, status_code=error.status)
+    context = {"identifier": identifier, "masked": contact.masked}
+    return show(request, container, "verify.html", context)
+
+
+@router.post("/sign-up/verify", response_class=HTMLResponse, dependencies=[CheckedForm])
+def verify(
+    request: Request, container: ContainerDep, uow: WriteUoW, rt: IdentityDep,
+    identifier: Text, password: Secret, code: Annotated[str, Form(max_length=16)],
+) -> Response:  # fmt: skip
+    client = client_of(request)
+    try:
+        contact = book.parse_identifier(identifier)
+        vault = container.keys.vault()
+        key = book.lookup_key(vault, contact)
+        rt.throttle.check_password_attempt(key, client.address)
+        rt.throttle.check("code-check:address", client.address)
+        with guarded(uow, rt, client, key):
+            outcome = service.verify_contact(
+                uow.session, vault, rt, contact=contact, password=password,
+                code=code.strip(), client=client, now=container.clock.now(),
+            )  # fmt: skip
+        uow.commit()
+        rt.throttle.password_succeeded(key)
+    except AnxinError as error:
+        context = {"error": explain(error, locale_of(request)), "identifier": identifier}
+        return show(request, container, "verify.html", context, status_code=error.status)
+    # A new holder has no second factor yet: offer the authenticator app first.
+    return _signed_in(see_other("/security/totp"), outcome, container.settings.session_lifetime_seconds)
+
+
+# -- authenticator app --------------------------------------------------------------------
+
+
+@router.get("/security/totp", response_class=HTMLResponse)
+def totp_page(request: Request, container: ContainerDep, uow: WriteUoW) -> HTMLResponse:
+    holder = guard.require_holder(request, container, uow)
+    enrolled = totp.active_factor(uow.session, holder.user.id) is not None
+    return show(request, container, "totp.html", {"enrolled": enrolled}, holder=holder)
+
+
+@router.post("/security/totp", response_class=HTMLResponse, dependencies=[CheckedForm])
+def totp_start(request: Request, container: ContainerDep, uow: WriteUoW) -> Response:
+    holder = guard.require_holder(request, container, uow)
+    if factors.has_second_factor(uow.session, holder.user.id):
+        # Adding another factor needs step-up; that page comes with the security checkup.
+        return see_other("/security/totp")
+    known = book.contacts_of(uow.session, holder.user.id, verified=True)
+    label = known[0].masked if known else (holder.user.pseudonym or "wallet")
+    started = totp.start_enrolment(uow.session, holder.vault, holder.user.id, label=label,
+                                   now=holder.now)  # fmt: skip
+    uow.commit()
+    context = {"secret": started.secret, "uri": started.uri, "enrolled": False}
+    return show(request, container, "totp.html", context, holder=holder)
+
+
+@router.post("/security/totp/confirm", response_class=HTMLResponse, dependencies=[CheckedForm])
+def totp_confirm(
+    request: Request, container: ContainerDep, uow: WriteUoW,
+    code: Annotated[str, Form(max_length=16)], secret: Annotated[str, Form(max_length=64)] = "",
+    uri: Annotated[str, Form(max_length=600)] = "",
+) -> Response:  # fmt: skip
+    holder = guard.require_holder(request, container, uow)
+    try:
+        totp.confirm_enrolment(uow.session, holder.vault, holder.user.id, code=code.strip(),
+                               now=holder.now)  # fmt: skip
+        uow.commit()
+    except AnxinError as error:
+        context = {"error": explain(error, locale_of(request)), "secret": secret, "uri": uri,
+                   "enrolled": False}  # fmt: skip
+        return show(request, container, "totp.html", context, holder=holder,
+                    status_code=error.status)  # fmt: skip
+    return see_other("/wallet?done=totp")
+
+
+@router.get("/")
+def home(request: Request, container: ContainerDep, uow: WriteUoW) -> RedirectResponse:
+    signed_in = guard.current_holder(request, container, uow) is not None
+    lang = request.query_params.get("lang")
+    suffix = f"?lang={i18n.normalise(lang)}" if i18n.normalise(lang) else ""
+    return RedirectResponse(("/wallet" if signed_in else "/sign-in") + suffix, status_code=303)

@@ -1,0 +1,112 @@
+"""Who is looking at a page, and whether a form really came from one of our pages.
+
+Pages reuse the identity layer's browser session (the ``__Host-anxin_session`` cookie set
+at sign-in) and call the same services as the API. A page for signed-in holders sends
+anyone else to the sign-in page.
+
+CSRF: every form carries a synchroniser token, an HMAC (keyed by the server's blind-index
+keys) of a random per-browser cookie and the session cookie, so a token is good only for
+this browser and this session; a sign-in starts a new session, which invalidates tokens
+shown before. A post must also come from our own origin when the browser says where it
+came from (``Origin``), as the identity API already requires.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from fastapi import Request, Response
+
+from anxin.api.deps import Container
+from anxin.identity import sessions
+from anxin.identity.deps import same_origin
+from anxin.identity.sessions import SESSION_COOKIE
+from anxin.kit.errors import Forbidden
+from anxin.kit.unit_of_work import UnitOfWork
+from anxin.models import Session as AuthSession
+from anxin.models import User
+from anxin.privacy.vault import Vault
+
+CSRF_COOKIE = "__Host-anxin_csrf"
+CSRF_FIELD = "csrf_token"
+_CSRF_COLUMN = "web.csrf"
+
+
+class FormRefused(Forbidden):
+    code = "csrf_check_failed"
+    title = "This form was not sent from Anxin's own pages"
+
+
+class SignInFirst(Exception):
+    """Raised by a page for signed-in holders; the app answers with a redirect."""
+
+    def __init__(self, after: str) -> None:
+        super().__init__(after)
+        self.after = after
+
+
+@dataclass
+class Holder:
+    user: User
+    session: AuthSession
+    vault: Vault
+    now: datetime
+
+
+def browser_secret(request: Request) -> str | None:
+    value = request.cookies.get(CSRF_COOKIE)
+    return value if value and 20 <= len(value) <= 100 else None
+
+
+def csrf_token(container: Container, request: Request, secret: str) -> str:
+    binding = f"{secret}|{request.cookies.get(SESSION_COOKIE, '')}"
+    return container.keys.vault().blind_index(_CSRF_COLUMN, binding)
+
+
+def new_browser_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def set_browser_secret(response: Response, secret: str) -> None:
+    # __Host-: Secure, path /, no Domain; browsers accept Secure cookies from localhost too.
+    response.set_cookie(
+        CSRF_COOKIE, secret, path="/", secure=True, httponly=True, samesite="strict"
+    )
+
+
+async def check_form(request: Request, container: Container) -> None:
+    """Refuse a state-changing form without a valid token or from another origin."""
+    if "origin" in request.headers and not same_origin(request, container.settings):
+        raise FormRefused("this form was posted from another site")
+    secret = browser_secret(request)
+    sent = (await request.form()).get(CSRF_FIELD)
+    if secret is None or not isinstance(sent, str) or not sent:
+        raise FormRefused("reload the page and send the form again")
+    expected = csrf_token(container, request, secret)
+    if not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise FormRefused("reload the page and send the form again")
+
+
+def current_holder(request: Request, container: Container, uow: UnitOfWork) -> Holder | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    now = container.clock.now()
+    try:
+        row, user = sessions.authenticate(uow.session, token, now)
+    except (sessions.SessionInvalid, sessions.SessionExpired):
+        return None
+    if user.kind != "holder":
+        return None
+    uow.commit()  # the idle timer restarts even if the page then fails
+    return Holder(user=user, session=row, vault=container.keys.vault(), now=now)
+
+
+def require_holder(request: Request, container: Container, uow: UnitOfWork) -> Holder:
+    holder = current_holder(request, container, uow)
+    if holder is None:
+        raise SignInFirst(request.url.path)
+    return holder
