@@ -213,15 +213,19 @@ def reapply_policy(session: Session, ticket: Ticket, now: datetime) -> None:
     policy = select_policy(session, ticket.category, ticket.priority)
     if policy is None or policy.id == ticket.sla_policy_id:
         return
+    before = _Context(session, ticket)
+    clocks = before.clocks()
+    if before.policy is not None:
+        for clock in clocks:  # bank the running stretch on the calendar it ran on
+            if clock.status == "running":
+                clock.used_seconds = used_seconds(clock, before.calendar(clock.kind), now)
+                clock.running_since = now
     ticket.sla_policy_id = policy.id
-    context = _Context(session, ticket)
-    for clock in context.clocks():
-        if clock.status == "running":  # bank the old stretch on the old calendar first
-            assert clock.running_since is not None
-            clock.used_seconds = used_seconds(clock, context.calendar(clock.kind), now)
+    after = _Context(session, ticket, before.calendars)
+    for clock in clocks:
         clock.target_seconds = target_seconds(policy, clock.kind)
         if clock.status == "running":
-            run_clock(clock, context.calendar(clock.kind), now)
+            run_clock(clock, after.calendar(clock.kind), now)
     record_event(session, ticket, "sla_policy", now, policy_id=str(policy.id), policy=policy.name)
     session.flush()
 
