@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import uuid_utils
+
 from anxin.kit.clock import to_micros
-from anxin.kit.ids import new_id, new_id_forms
+from anxin.kit.ids import new_id
 from anxin.ledger.chain import encoded_entry_digest
 from anxin.ledger.commands import (
     MAX_AMOUNT,
@@ -106,6 +108,7 @@ class BatchApplier:
         last_seq: int,
         last_hash: bytes,
         render_time: Callable[[datetime], str],
+        made: dict[str, tuple[Any, ...]] | None = None,
     ) -> None:
         self.accounts = accounts
         self.transfers = transfers
@@ -121,6 +124,12 @@ class BatchApplier:
         # this batch touches (the engine's cache), so changes are not found by scanning it. A
         # rolled-back linked group may leave an account here that is clean again.
         self.changed_accounts: list[AccountState] = []
+        # Transfers made here, by hex id, as the rest of their TransferState's arguments:
+        # only an operation that refers to one turns it into a state in ``transfers``.
+        # Building a state and a UUID for every new transfer up front was a tenth of
+        # applying it, and clients cannot refer to a transfer before its batch commits.
+        # Appliers that stand for consecutive batches over shared maps (tests) share this too.
+        self.made: dict[str, tuple[Any, ...]] = {} if made is None else made
         self._saving = False
         self._micros = to_micros(now)
         self._now_text = iso(now)
@@ -223,11 +232,29 @@ class BatchApplier:
             raise Rejected(code, f"account {account_id} is {account.status}")
         return account
 
+    def _find_transfer(self, transfer_id: uuid.UUID) -> TransferState | None:
+        found = self.transfers.get(transfer_id)
+        if found is None and self.made:
+            made = self.made.pop(transfer_id.hex, None)
+            if made is not None:
+                found = self.transfers[transfer_id] = TransferState(transfer_id, *made)
+        return found
+
     def _transfer(self, op: TransferOp, link_id: uuid.UUID | None) -> dict[str, Any]:
-        if op.source == op.destination:
-            raise Rejected("same_account")
-        source = self._account(op.source)
-        destination = self._account(op.destination)
+        accounts = self.accounts
+        source = accounts.get(op.source)
+        destination = accounts.get(op.destination)
+        if (
+            source is None
+            or destination is None
+            or source is destination
+            or source.status != "active"
+            or destination.status != "active"
+        ):  # the uncommon cases, checked in the order their rejections take precedence
+            if op.source == op.destination:
+                raise Rejected("same_account")
+            source = self._account(op.source)
+            destination = self._account(op.destination)
         if not source.asset == destination.asset == op.asset:
             raise Rejected(
                 "asset_mismatch",
@@ -253,7 +280,7 @@ class BatchApplier:
         )  # fmt: skip
 
     def _hold(self, pending_id: uuid.UUID) -> TransferState:
-        hold = self.transfers.get(pending_id)
+        hold = self._find_transfer(pending_id)
         if hold is None:
             raise Rejected("transfer_not_found", f"transfer {pending_id} not found")
         if hold.action != "hold":
@@ -306,7 +333,7 @@ class BatchApplier:
         )  # fmt: skip
 
     def _reverse(self, op: ReverseOp, link_id: uuid.UUID | None) -> dict[str, Any]:
-        original = self.transfers.get(op.transfer_id)
+        original = self._find_transfer(op.transfer_id)
         if original is None:
             raise Rejected("transfer_not_found", f"transfer {op.transfer_id} not found")
         if original.action not in ("transfer", "post", "reverse") or original.status != "posted":
@@ -373,7 +400,8 @@ class BatchApplier:
         pending_id: uuid.UUID | None = None,
         reverses_id: uuid.UUID | None = None,
     ) -> dict[str, Any]:
-        transfer_id, transfer_hex, transfer_text = new_id_forms()
+        made = uuid_utils.uuid7()  # as kit.ids.new_id, but never needed as a uuid.UUID here
+        transfer_hex, transfer_text = made.hex, str(made)
         first_seq = self.seq + 1
         if self._saving:
             self._touch_account(source)
@@ -403,9 +431,8 @@ class BatchApplier:
         )  # fmt: skip
         if action in ("transfer", "hold", "post", "reverse"):
             # Later operations in this batch may refer to it (e.g. reversing a fresh transfer).
-            self.transfers[transfer_id] = TransferState(
-                transfer_id, action, status, source.id, destination.id, asset, amount, 0,
-                expires_at,
+            self.made[transfer_hex] = (
+                action, status, source.id, destination.id, asset, amount, 0, expires_at,
             )  # fmt: skip
         return {
             "id": transfer_text,
