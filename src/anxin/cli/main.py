@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from anxin.cli import accounts, apikeys, bench, demo, dev, keys, ledger, server, staff
 from anxin.cli import audit as audit_cli
 from anxin.cli import care as care_cli
+from anxin.cli import incidents as incidents_cli
 from anxin.cli import merchant as merchant_cli
 from anxin.cli import privacy as privacy_cli
 from anxin.cli import rights as rights_cli
@@ -42,6 +43,7 @@ app.add_typer(merchant_cli.app, name="merchant")
 app.command("reconcile")(wallet_cli.reconcile)
 app.add_typer(wallet_cli.app, name="wallet")
 app.add_typer(care_cli.app, name="care")
+app.add_typer(incidents_cli.app, name="incident")
 
 
 def _fail(message: str) -> None:

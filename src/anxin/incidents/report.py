@@ -94,11 +94,15 @@ def _when(moment: datetime | None) -> str:
 
 
 def _escape(text: str) -> str:
-    """Plain text inside Markdown: no emphasis, links or tables from someone's words."""
+    """Plain text inside Markdown: no emphasis, code, links, HTML or tables from someone's
+    words (and no heading or list from its first character)."""
     out = []
     for char in " ".join(text.split()):
-        out.append("\\" + char if char in "\\`*_{}[]()<>#+-.!|~" else char)
-    return "".join(out)
+        out.append("\\" + char if char in "\\`*_[]<>|~" else char)
+    escaped = "".join(out)
+    if escaped[:1] in ("#", "+", "-", "=") or escaped.split(".", 1)[0].isdigit():
+        escaped = "\\" + escaped
+    return escaped
 
 
 def _event_line(kind: str, data: dict[str, object]) -> str:
