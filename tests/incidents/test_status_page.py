@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
+from anxin.api.deps import Container
 from anxin.identity.delivery import FakeEmailSender
 from anxin.identity.outbox import DeliveryReport
+from anxin.models import Base
 from tests.identity.conftest import Person
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -118,7 +122,7 @@ def _link(mailbox: FakeEmailSender, address: str, path: str) -> str:
 
 
 def test_subscribers_confirm_get_updates_and_leave(
-    client: TestClient, manager: Person, mailbox: FakeEmailSender,
+    client: TestClient, container: Container, manager: Person, mailbox: FakeEmailSender,
     deliver: Callable[[], DeliveryReport],
 ) -> None:  # fmt: skip
     address = "reader@example.com"
@@ -151,6 +155,25 @@ def test_subscribers_confirm_get_updates_and_leave(
     _publish(client, manager, incident["id"], template="monitoring")
     deliver()
     assert mailbox.last_to(address) == update  # nothing more after leaving
+    assert _tables_holding(container, "reader@example.com") == []
+
+
+def _tables_holding(container: Container, value: str) -> list[str]:
+    """Tables where ``value`` is stored in plaintext (any column, JSON-escaped too)."""
+    forms = {value.encode(), json.dumps(value)[1:-1].encode()}
+    found = []
+    with container.database.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in connection.execute(text(f'SELECT * FROM "{table.name}"')):
+                cells = b"\x00".join(
+                    bytes(v) if isinstance(v, bytes | memoryview) else
+                    (json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list)
+                     else str(v)).encode()
+                    for v in row
+                )  # fmt: skip
+                if any(f in cells for f in forms):
+                    found.append(table.name)
+    return found
 
 
 def test_the_page_form_subscribes_without_scripts(
