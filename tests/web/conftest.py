@@ -81,7 +81,7 @@ def server(db_url: str, tmp_path: Path, key_file: Path) -> Iterator[Server]:
         "ANXIN_WEBAUTHN_ORIGIN": f"http://127.0.0.1:{port}", "ANXIN_WEBAUTHN_RP_ID": "127.0.0.1",
         "ANXIN_DELIVERY_INTERVAL_SECONDS": "0.2", "ANXIN_LOG_LEVEL": "warning",
     }  # fmt: skip
-    process = subprocess.Popen(  # noqa: S603 - our own executable
+    process = subprocess.Popen(
         [str(BIN / "anxin"), "serve"], env=env, stdout=subprocess.DEVNULL,
         stderr=(tmp_path / "server.log").open("w"),
     )  # fmt: skip
@@ -90,7 +90,7 @@ def server(db_url: str, tmp_path: Path, key_file: Path) -> Iterator[Server]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2):  # noqa: S310
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2):
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:

@@ -1,6 +1,7 @@
 """The main journey in a real browser, in Chinese (phone screen) and English (desktop):
 sign-up -> authenticator app -> link a card and top up -> transfer to a second holder
-(masked payee, step-up) -> statement (htmx filter, CSV export)."""
+(masked payee, step-up) -> statement (htmx filter, CSV export); then the payee signs in
+with password and authenticator code and finds the money."""
 
 from __future__ import annotations
 
@@ -71,6 +72,8 @@ def test_sign_up_to_statement(browser: Any, server: Server, lang: str) -> None:
     page = payee.new_page()
     page.goto(f"{server.url}/?lang={lang}")
     sign_up(page, server, payee_email, payee_email, "李小明" if lang == "zh_CN" else "Mary Li")
+    payee_app = enrol_authenticator(page)
+    _submit(page, "/sign-out")
     payee.close()
 
     context = browser.new_context(**LAYOUTS[lang])
@@ -130,3 +133,17 @@ def test_sign_up_to_statement(browser: Any, server: Server, lang: str) -> None:
     assert errors == []  # no CSP violation or script error on the way
     screenshot(page, "statement", lang)
     context.close()
+
+    # The payee signs in (password, then the authenticator) and sees the money arrived.
+    payee = browser.new_context(**LAYOUTS[lang])
+    page = payee.new_page()
+    page.goto(f"{server.url}/sign-in?lang={lang}")
+    page.fill("#identifier", payee_email)
+    page.fill("#password", PASSWORD)
+    _submit(page, "/sign-in")
+    page.fill("#code", payee_app.code())
+    _submit(page, "/sign-in/second-factor")
+    assert page.inner_text("[data-testid=balance-CNY]") == "50.00"
+    assert "<b>dinner</b>" not in page.content()  # the note is escaped on every page
+    screenshot(page, "wallet", lang)
+    payee.close()

@@ -7,7 +7,7 @@ session and device cookies.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -51,7 +51,7 @@ def _signed_in(response: Response, outcome: sessions.SignInOutcome, lifetime: in
     return response
 
 
-def _kind(identifier: str) -> str:
+def _kind(identifier: str) -> Literal["phone", "email"]:
     return "email" if "@" in identifier else "phone"
 
 
@@ -85,8 +85,8 @@ def sign_in(
         context = {"error": explain(error, locale_of(request)), "identifier": identifier}
         return show(request, container, "sign_in.html", context, status_code=error.status)
     if outcome.status != "signed_in":
-        context = {"pending_token": outcome.pending_token, "methods": outcome.methods}
-        return show(request, container, "second_factor.html", context)
+        second = {"pending_token": outcome.pending_token, "methods": outcome.methods}
+        return show(request, container, "second_factor.html", second)
     return _signed_in(see_other("/wallet"), outcome, container.settings.session_lifetime_seconds)
 
 
@@ -182,7 +182,9 @@ def verify(
         context = {"error": explain(error, locale_of(request)), "identifier": identifier}
         return show(request, container, "verify.html", context, status_code=error.status)
     # A new holder has no second factor yet: offer the authenticator app first.
-    return _signed_in(see_other("/security/totp"), outcome, container.settings.session_lifetime_seconds)
+    return _signed_in(
+        see_other("/security/totp"), outcome, container.settings.session_lifetime_seconds
+    )
 
 
 # -- authenticator app --------------------------------------------------------------------

@@ -62,7 +62,8 @@ def see_other(url: str) -> RedirectResponse:
 def parse_amount(text: str, scale: int) -> int:
     """``"100.5"`` with scale 2 -> 10050, exactly (Decimal, never float); more decimals
     than the currency has are refused, not rounded."""
-    cleaned = text.strip().replace(",", "").replace("，", "")
+    # Thousands separators, ASCII or the full-width comma of Chinese input methods.
+    cleaned = text.strip().replace(",", "").replace("\uff0c", "")
     if not _AMOUNT.fullmatch(cleaned):
         raise InvalidAmountText("enter an amount such as 100 or 100.50")
     try:

@@ -69,8 +69,8 @@ def quote(
                    "amount": amount, "note": note}  # fmt: skip
         return show(request, container, "transfer.html", context, holder=holder,
                     status_code=error.status)  # fmt: skip
-    context = {"t": shown, "idempotency_key": str(uuid.uuid4())}
-    return show(request, container, "transfer_confirm.html", context, holder=holder)
+    confirm_page = {"t": shown, "idempotency_key": str(uuid.uuid4())}
+    return show(request, container, "transfer_confirm.html", confirm_page, holder=holder)
 
 
 def _summary(t: dict[str, Any]) -> list[tuple[str, str]]:

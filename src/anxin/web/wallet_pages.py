@@ -134,6 +134,7 @@ def top_up(
             settlement.submit(container.database, provider, holder.vault, started.order.id,
                               started.instruction, holder.now)  # fmt: skip
     except AnxinError as error:
-        return _topup_page(request, container, uow, holder, error=explain(error, locale_of(request)),
-                           amount=amount, status_code=error.status)  # fmt: skip
+        message = explain(error, locale_of(request))
+        return _topup_page(request, container, uow, holder, error=message, amount=amount,
+                           status_code=error.status)  # fmt: skip
     return see_other("/wallet?done=topup")
