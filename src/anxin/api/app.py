@@ -26,7 +26,7 @@ from anxin.identity import factor_endpoints, staff
 from anxin.identity.outbox import OutboxWorker
 from anxin.identity.service import IdentityRuntime
 from anxin.incidents import endpoints as incident_endpoints
-from anxin.incidents import status_endpoints
+from anxin.incidents import remediation_endpoints, status_endpoints
 from anxin.incidents.detection import DetectionRuntime, DetectionWorker
 from anxin.kit.clock import Clock, SystemClock
 from anxin.kit.db import Database
@@ -164,6 +164,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.incident_detection = DetectionRuntime()
     for incidents_router in (
         incident_endpoints.router,
+        remediation_endpoints.router,
         status_endpoints.page_router,
         status_endpoints.api_router,
     ):

@@ -255,3 +255,7 @@ def _print(db: str, stats: _Stats, verified: bool, load: _Load) -> None:
     console.print(table)
     print(f"RESULT transfers_per_second={rate:.0f} p50_ms={_percentile(lat, 0.5):.1f} "
           f"p99_ms={_percentile(lat, 0.99):.1f}")  # fmt: skip
+
+
+# Other benchmarks register their commands on ``app`` from their own modules.
+from anxin.cli import bench_remediation  # noqa: E402, F401

@@ -156,3 +156,11 @@ def print_report(
         row = service.find_incident(uow.session, incident)
         text = (report.html if format is Format.html else report.markdown)(uow.session, row)
     sys.stdout.write(text)
+
+
+# Remediation plans (plan, approve, remediate) live in their own module.
+from anxin.cli import incident_remediation  # noqa: E402
+
+app.command("plan")(incident_remediation.plan)
+app.command("approve")(incident_remediation.approve)
+app.command("remediate")(incident_remediation.remediate)

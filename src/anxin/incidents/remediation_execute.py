@@ -87,7 +87,8 @@ def pending_items(session: Session, plan_id: uuid.UUID) -> list[Pending]:
         select(i.id, i.holder_id, i.kind).where(i.plan_id == plan_id, i.status == "pending")
     )
     found = [Pending(*row) for row in rows]
-    found.sort(key=lambda p: (p.holder_id, _ORDER[p.kind], p.id))
+    # Item ids were handed out in holder and paying order when the plan was prepared.
+    found.sort(key=lambda p: p.id.int)
     return found
 
 
@@ -106,9 +107,28 @@ def chunks(pending: Sequence[Pending], size: int) -> list[list[uuid.UUID]]:
     return groups
 
 
-def _fingerprint(item: RemediationItem, destination: uuid.UUID) -> str:
-    text = f"{item.id}|{destination}|{item.amount}|{item.asset}"
-    return hashlib.sha256(text.encode()).hexdigest()
+@dataclass(frozen=True, slots=True)
+class _Item:
+    id: uuid.UUID
+    holder_id: uuid.UUID
+    kind: str
+    asset: str | None
+    amount: int
+    ref: str
+    transfer_key: str
+
+
+_ITEM_COLUMNS = tuple(getattr(RemediationItem, name) for name in _Item.__slots__)
+
+
+def _fingerprint(item: _Item, destination: uuid.UUID) -> str:
+    body = b"%s|%s|%d|%s" % (
+        item.id.bytes,
+        destination.bytes,
+        item.amount,
+        str(item.asset).encode(),
+    )
+    return hashlib.sha256(body).hexdigest()
 
 
 class _Chunk:
@@ -120,7 +140,7 @@ class _Chunk:
         self.updates: list[dict[str, Any]] = []
         self.done: list[Done] = []
 
-    def mark(self, item: RemediationItem, *, transfer_id: uuid.UUID | None = None,
+    def mark(self, item: _Item, *, transfer_id: uuid.UUID | None = None,
              error: str | None = None, until: datetime | None = None) -> None:  # fmt: skip
         self.updates.append({
             "b_id": item.id, "b_status": "failed" if error else "done",
@@ -131,7 +151,7 @@ class _Chunk:
             self.done.append(Done(item.holder_id, item.kind, item.asset, item.amount, item.ref,
                                   until))  # fmt: skip
 
-    def unfreeze(self, item: RemediationItem, holder: User) -> None:
+    def unfreeze(self, item: _Item, holder: User) -> None:
         assert self.spec.unfreeze is not None
         note = f"{self.incident.reference}: {self.spec.unfreeze.note}"
         try:
@@ -144,7 +164,7 @@ class _Chunk:
                 return
         self.mark(item)
 
-    def waive(self, item: RemediationItem) -> None:
+    def waive(self, item: _Item) -> None:
         spec = self.spec.fee_waiver
         assert spec is not None
         until = self.now + timedelta(days=spec.days)
@@ -157,7 +177,7 @@ class _Chunk:
         )  # fmt: skip
         self.mark(item, until=until)
 
-    def pay(self, items: list[RemediationItem]) -> None:
+    def pay(self, items: list[_Item]) -> None:
         if not items:
             return
         wallets = self._wallets({(i.holder_id, str(i.asset)) for i in items})
@@ -166,7 +186,7 @@ class _Chunk:
             for asset in sorted({str(i.asset) for i in items})
         }
         metadata = {"counterparty": "Anxin", "category": "refunds",
-                    "incident": self.incident.reference, "plan_id": str(self.plan.id)}  # fmt: skip
+                    "incident": self.incident.reference}  # fmt: skip
         commands = []
         for item in items:
             asset = str(item.asset)
@@ -216,17 +236,17 @@ def pay_chunk(session: Session, vault: Vault, plan_id: uuid.UUID, item_ids: Sequ
         raise PlanNotExecutable(f"the plan is {plan.status}")
     incident = get_incident(session, plan.incident_id)
     i = RemediationItem
-    items = list(
-        session.scalars(
-            select(i).where(i.id.in_(item_ids), i.status == "pending", i.plan_id == plan.id)
-        )
+    query = select(*_ITEM_COLUMNS).where(
+        i.id.in_(item_ids), i.status == "pending", i.plan_id == plan.id
     )
-    items.sort(key=lambda item: (item.holder_id, _ORDER[item.kind], item.id))
+    items = [_Item(*row) for row in session.execute(query.order_by(i.id))]
     result = ChunkResult(skipped=len(item_ids) - len(items))
     if not items:
         return result
     holders = {item.holder_id for item in items}
-    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(holders)))}
+    locales = dict(session.execute(select(User.id, User.locale).where(User.id.in_(holders))).all())
+    unfreezing = {item.holder_id for item in items if item.kind == "unfreeze"}
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(unfreezing)))}
     chunk = _Chunk(session, vault, plan, incident, staff, now)
     for item in items:
         if item.kind == "unfreeze":
@@ -245,7 +265,7 @@ def pay_chunk(session: Session, vault: Vault, plan_id: uuid.UUID, item_ids: Sequ
     result.failed = len(chunk.updates) - result.done
     plan.paid_count += result.done
     notify_done(session, vault, reference=incident.reference, plan_id=plan.id, done=chunk.done,
-                users=users, now=now)  # fmt: skip
+                locales=locales, now=now)  # fmt: skip
     session.flush()
     return result
 

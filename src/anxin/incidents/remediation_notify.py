@@ -17,9 +17,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from anxin.identity import contacts as contact_book
@@ -27,7 +27,7 @@ from anxin.identity.notifications import CHANNEL_OF
 from anxin.identity.outbox import enqueue
 from anxin.kit.ids import new_id
 from anxin.ledger.assets import get_asset
-from anxin.models import Contact, Notification, NotificationPreference, User
+from anxin.models import Contact, Notification, NotificationPreference
 from anxin.privacy.vault import Vault
 from anxin.wallet.accounts import BUSINESS_TZ
 from anxin.wallet.notify import format_amount
@@ -76,7 +76,7 @@ def _line(session: Session, item: Done, lang: str, scales: dict[str, int]) -> st
 
 def notify_done(
     session: Session, vault: Vault, *, reference: str, plan_id: uuid.UUID,
-    done: Sequence[Done], users: dict[uuid.UUID, User], now: datetime,
+    done: Sequence[Done], locales: dict[uuid.UUID, str], now: datetime,
 ) -> int:  # fmt: skip
     """One notice per holder for the items in ``done``; returns how many were written."""
     by_holder: dict[uuid.UUID, list[Done]] = defaultdict(list)
@@ -88,7 +88,7 @@ def notify_done(
     rows: list[dict[str, Any]] = []
     texts: dict[uuid.UUID, tuple[str, str]] = {}
     for holder_id, items in by_holder.items():
-        lang = _lang(users[holder_id].locale)
+        lang = _lang(locales[holder_id])
         joiner = "；" if lang == "zh" else "; "
         lines = joiner.join(_line(session, item, lang, scales) for item in items)
         title = _TITLE[lang].format(reference=reference)
@@ -101,7 +101,7 @@ def notify_done(
         }  # fmt: skip
         rows.append({"id": new_id(), "user_id": holder_id, "kind": KIND, "title": title,
                      "body": body, "data": data, "created_at": now, "read_at": None})  # fmt: skip
-    session.execute(insert(Notification), rows)
+    session.execute(insert(cast(Table, Notification.__table__)), rows)  # Core: no ORM per row
     _copies(session, vault, texts, now)
     return len(rows)
 
