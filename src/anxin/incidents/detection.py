@@ -19,14 +19,17 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from anxin.care.classify import default_classifier
 from anxin.care.sealing import message_body, ticket_subject
 from anxin.collective import CollectiveComplaint, Complaint, Detector, DetectorSettings
+from anxin.collective.detector import CategoryClassifier
 from anxin.incidents.service import open_from_group
 from anxin.kit.clock import Clock
 from anxin.kit.db import Database
@@ -88,8 +91,14 @@ def _merchants(session: Session, tickets: list[Ticket]) -> dict[uuid.UUID, str]:
     return found
 
 
-def complaints_of(session: Session, vault: Vault, tickets: list[Ticket]) -> list[Complaint]:
-    """Tickets as the detector sees them (text decrypted in memory only)."""
+Enrich = Callable[[Ticket, Complaint], Complaint]
+
+
+def complaints_of(
+    session: Session, vault: Vault, tickets: list[Ticket], enrich: Enrich | None = None
+) -> list[Complaint]:
+    """Tickets as the detector sees them (text decrypted in memory only); ``enrich`` may add
+    facts a ticket does not carry (a replay adds its stream's app versions, error codes)."""
     if not tickets:
         return []
     merchants = _merchants(session, tickets)
@@ -113,10 +122,11 @@ def complaints_of(session: Session, vault: Vault, tickets: list[Ticket]) -> list
         except Exception:  # an erased holder's ticket: nothing left to read
             text = ""
         user = ticket.holder_id or ticket.contact_lookup or ticket.id
-        out.append(Complaint(
+        complaint = Complaint(
             id=str(ticket.id), at=ticket.created_at, user=str(user), channel=ticket.channel,
             text=text, merchant=merchants.get(ticket.id), category=ticket.category,
-        ))  # fmt: skip
+        )  # fmt: skip
+        out.append(enrich(ticket, complaint) if enrich is not None else complaint)
     return out
 
 
@@ -125,9 +135,12 @@ class DetectionRuntime:
 
     def __init__(
         self, settings: DetectorSettings | None = None, *,
-        rebuild_hours: float = DEFAULT_REBUILD_HOURS,
+        rebuild_hours: float = DEFAULT_REBUILD_HOURS, enrich: Enrich | None = None,
+        classifier: CategoryClassifier | None = None,
     ) -> None:  # fmt: skip
         self._settings = settings or DetectorSettings()
+        self._enrich = enrich
+        self._classifier = classifier
         self._rebuild = timedelta(hours=rebuild_hours)
         self._lock = threading.Lock()
         self._reset()
@@ -162,9 +175,7 @@ class DetectionRuntime:
 
     def _run(self, session: Session, vault: Vault, now: datetime) -> TickReport:
         if self._detector is None:
-            from anxin.care.classify import default_classifier
-
-            self._detector = Detector(self._settings, default_classifier())
+            self._detector = Detector(self._settings, self._classifier or default_classifier())
         report = TickReport()
         since = now - self._rebuild if self._high is None else self._high - OVERLAP
         page: tuple[datetime, uuid.UUID] | None = None
@@ -184,7 +195,7 @@ class DetectionRuntime:
             fresh = [t for t in tickets if t.id not in self._seen]
             for ticket in fresh:
                 self._seen[ticket.id] = ticket.created_at
-            for complaint in complaints_of(session, vault, fresh):
+            for complaint in complaints_of(session, vault, fresh, self._enrich):
                 self._detector.observe(complaint)
             if self._high is None or page[0] > self._high:
                 self._high = page[0]
@@ -196,6 +207,11 @@ class DetectionRuntime:
             horizon = self._high - OVERLAP
             self._seen = {k: at for k, at in self._seen.items() if at >= horizon}
         return report
+
+    @property
+    def collectives(self) -> list[CollectiveComplaint]:
+        """What the detector raised so far (member ids are ticket ids)."""
+        return list(self._detector.collectives) if self._detector is not None else []
 
     def _persist(self, session: Session, now: datetime, report: TickReport) -> None:
         assert self._detector is not None
