@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from anxin.care.classify import default_classifier
@@ -164,6 +164,8 @@ class DetectionRuntime:
     def tick(self, database: Database, vault: Vault, now: datetime) -> TickReport:
         """One pass in its own transaction; a failed pass rebuilds the detector next time."""
         with self._lock:
+            if self._nothing_new(database, now):
+                return TickReport()
             try:
                 with UnitOfWork(database) as uow:
                     report = self._run(uow.session, vault, now)
@@ -172,6 +174,16 @@ class DetectionRuntime:
                 self._reset()
                 raise
         return report
+
+    def _nothing_new(self, database: Database, now: datetime) -> bool:
+        """Whether the tickets since the re-read window are exactly those already seen (a
+        read, so an idle server does not take SQLite's write lock every few seconds)."""
+        since = now - self._rebuild if self._high is None else self._high - OVERLAP
+        with UnitOfWork(database, write=False) as uow:
+            count = uow.session.scalar(
+                select(func.count()).select_from(Ticket).where(Ticket.created_at >= since)
+            )
+        return count == sum(1 for at in self._seen.values() if at >= since)
 
     def _run(self, session: Session, vault: Vault, now: datetime) -> TickReport:
         if self._detector is None:
