@@ -144,6 +144,10 @@ def test_forms_without_a_valid_token_are_refused(web: TestClient, settings: Sett
     ours = web.post("/sign-in", data={**form, "csrf_token": token},
                     headers={"Origin": settings.webauthn_origin})  # fmt: skip
     assert ours.status_code == 401 and "手机号、邮箱或密码不正确" in ours.text
+    # So is one whose page was served by the host it posts to (127.0.0.1 vs localhost).
+    served = web.post("/sign-in", data={**form, "csrf_token": token},
+                      headers={"Origin": "https://testserver"})  # fmt: skip
+    assert served.status_code == 401
 
 
 def test_token_is_bound_to_the_session(web: TestClient) -> None:

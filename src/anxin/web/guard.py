@@ -8,7 +8,7 @@ CSRF: every form carries a synchroniser token, an HMAC (keyed by the server's bl
 keys) of a random per-browser cookie and the session cookie, so a token is good only for
 this browser and this session; a sign-in starts a new session, which invalidates tokens
 shown before. A post must also come from our own origin when the browser says where it
-came from (``Origin``), as the identity API already requires.
+came from (``Origin``): the configured origin or the host the form was served by.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
@@ -77,9 +78,20 @@ def set_browser_secret(response: Response, secret: str) -> None:
     )
 
 
+def _same_host(origin: str, request: Request) -> bool:
+    """The form's page was served by the host it posts to (``make run`` is browsed at
+    127.0.0.1 while ANXIN_WEBAUTHN_ORIGIN says localhost). A browser always sends the real
+    Host, so another site's form never passes; schemes are not compared, as a TLS proxy
+    in front may forward plain HTTP."""
+    return urlsplit(origin).netloc == request.headers.get("host", "") != ""
+
+
 async def check_form(request: Request, container: Container) -> None:
     """Refuse a state-changing form without a valid token or from another origin."""
-    if "origin" in request.headers and not same_origin(request, container.settings):
+    origin = request.headers.get("origin")
+    if origin is not None and not (
+        same_origin(request, container.settings) or _same_host(origin, request)
+    ):
         raise FormRefused("this form was posted from another site")
     secret = browser_secret(request)
     sent = (await request.form()).get(CSRF_FIELD)
