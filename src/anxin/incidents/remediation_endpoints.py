@@ -4,7 +4,8 @@ id or reference).
 ``remediation:prepare`` previews and prepares plans; ``remediation:approve`` approves or
 rejects someone else's draft and executes approved plans; ``incidents:manage`` reads
 progress. Preparing and deciding accept an ``Idempotency-Key`` (a replay returns the first
-answer). Executing needs none: every item carries its own ledger key, so calling it again
+answer); without one, repeating them is refused with 409 rather than done twice.
+Executing needs none: every item carries its own ledger key, so calling it again
 only carries on with what is still pending. It runs up to ``max_items`` items, one
 transaction per chunk, and answers 202 while items remain, 200 when the plan is done.
 """
@@ -12,10 +13,12 @@ transaction per chunk, and answers 202 while items remain, 200 when the plan is 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictInt
 
 from anxin.api.deps import ContainerDep, ReadUoW, WriteUoW
@@ -105,6 +108,18 @@ class ExecuteOut(BaseModel):
     plan: PlanOut
 
 
+def _keyed(uow: Any, auth: AuthContext, key: str | None, *, route: str, body: Any,
+           now: datetime, status_code: int, work: Callable[[], BaseModel]) -> Any:  # fmt: skip
+    """With an Idempotency-Key, a replay returns the first answer; without one the request
+    is still safe to repeat (a second approval or plan is refused with 409)."""
+    if key is None:
+        answer = work()
+        uow.commit()
+        return JSONResponse(answer.model_dump(mode="json"), status_code=status_code)
+    return run_holder_keyed(uow, auth.user.id, key, route=route, body=body, now=now,
+                            status_code=status_code, work=work)  # fmt: skip
+
+
 def _plan_out(uow: Any, plan: Any) -> PlanOut:
     return PlanOut.model_validate(progress(uow.session, plan))
 
@@ -133,8 +148,8 @@ def prepare_plan(
         return PreparedOut(plan=_plan_out(uow, plan),
                            summary=SummaryOut.model_validate(summary.to_json()))  # fmt: skip
 
-    return run_holder_keyed(
-        uow, auth.user.id, idempotency_key, route=f"incident:{incident}:remediation",
+    return _keyed(
+        uow, auth, idempotency_key, route=f"incident:{incident}:remediation",
         body=body.model_dump(mode="json"), now=now, status_code=201, work=work,
     )  # fmt: skip
 
@@ -167,8 +182,8 @@ def _decide(incident: str, plan_id: uuid.UUID, body: Decision, auth: AuthContext
         plan = act(uow.session, plan_id, auth.user, now=now, note=body.note or "")
         return _plan_out(uow, plan)
 
-    return run_holder_keyed(
-        uow, auth.user.id, key, route=f"remediation:{plan_id}:{decision}",
+    return _keyed(
+        uow, auth, key, route=f"remediation:{plan_id}:{decision}",
         body=body.model_dump(mode="json"), now=now, status_code=200, work=work,
     )  # fmt: skip
 
@@ -197,21 +212,24 @@ def reject_plan(
     responses={202: {"description": "Items remain: call again to carry on."}},
 )
 def execute_plan(
-    incident: str, plan_id: uuid.UUID, body: Execute, auth: Approve, c: ContainerDep,
-    response: Response,
+    incident: str, plan_id: uuid.UUID, body: Execute, auth: Approve, uow: WriteUoW,
+    c: ContainerDep, response: Response,
 ) -> ExecuteOut:  # fmt: skip
     """Pay an approved plan (or carry on with one already executing)."""
-    with UnitOfWork(c.database, write=False) as uow:
-        found = find_incident(uow.session, incident)
-        approval.get_plan(uow.session, plan_id, incident_id=found.id)
-    run = run_plan(c.database, c.keys.vault(), plan_id, auth.user.id, clock=c.clock,
+    found = find_incident(uow.session, incident)
+    approval.get_plan(uow.session, plan_id, incident_id=found.id)
+    # The run commits chunk by chunk on its own connections: end the request's transaction
+    # (which checking the staff session opened) so it does not hold SQLite's write lock.
+    staff_id = auth.user.id  # read before the rollback expires it
+    uow.session.rollback()
+    run = run_plan(c.database, c.keys.vault(), plan_id, staff_id, clock=c.clock,
                    chunk_items=body.chunk_items, max_items=body.max_items)  # fmt: skip
     response.status_code = 200 if run.finished else 202
-    with UnitOfWork(c.database, write=False) as uow:
-        plan = approval.get_plan(uow.session, plan_id)
+    with UnitOfWork(c.database, write=False) as reader:
+        plan = approval.get_plan(reader.session, plan_id)
         return ExecuteOut(done=run.done, failed=run.failed, skipped=run.skipped,
                           finished=run.finished, remaining=run.remaining,
-                          plan=_plan_out(uow, plan))  # fmt: skip
+                          plan=_plan_out(reader, plan))  # fmt: skip
 
 
 @router.post("/{incident}/remediation/{plan_id}/retry-failed", response_model=PlanOut)
