@@ -119,6 +119,9 @@ def test_sign_up_to_statement(browser: Any, server: Server, lang: str) -> None:
     with page.expect_navigation():
         page.click("main a[href='/statement']")
     lines = page.locator("table.lines tbody tr")
+    # Chart.js drew this month's spending (the table beside it has the same numbers).
+    expect(page.locator("#spending-chart")).to_have_attribute("data-drawn", "1")
+    assert "50.00" in (page.text_content(".spending table") or "")
     assert lines.count() == 2
     page.select_option("#category", "transfers")
     expect(lines).to_have_count(1)  # waits for htmx to swap the table

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from babel.messages.pofile import read_po
@@ -16,6 +17,7 @@ from anxin.web import i18n
 from anxin.web.guard import CSRF_COOKIE
 from anxin.web.pages import InvalidAmountText, parse_amount
 from anxin.web.render import environment, format_money
+from anxin.web.spending import last_months
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -180,3 +182,9 @@ def test_format_money() -> None:
     assert format_money(-3805, 2) == "-38.05"
     assert format_money(123_456_789, 2) == "1,234,567.89"
     assert format_money(42, 0) == "42"
+
+
+def test_last_months_cross_the_year_in_china_time() -> None:
+    # 2027-01-31 20:00 UTC is already 1 February in Beijing.
+    now = datetime(2027, 1, 31, 20, 0, tzinfo=UTC)
+    assert last_months(now, 3) == [(2026, 12), (2027, 1), (2027, 2)]

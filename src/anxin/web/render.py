@@ -53,6 +53,7 @@ def environment(locale: str) -> Environment:
     )
     env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["money"] = format_money
+    env.filters["zip"] = lambda first, second: zip(first, second, strict=True)
     return env
 
 

@@ -14,7 +14,8 @@ from anxin.ledger.assets import get_asset
 from anxin.wallet import statements
 from anxin.wallet.accounts import BUSINESS_TZ
 from anxin.web import guard
-from anxin.web.pages import show
+from anxin.web.pages import locale_of, show
+from anxin.web.spending import spending
 
 router = APIRouter(include_in_schema=False)
 TYPES = ("topup", "withdrawal", "p2p", "payment", "refund", "mandate_debit")
@@ -65,8 +66,12 @@ def statement_page(
         query["category"] = category
     if filters.counterparty:
         query["counterparty"] = filters.counterparty
+    scale = get_asset(uow.session, asset).scale
+    chart = None
+    if asset != "POINTS":  # points are not spent by category
+        chart = spending(uow.session, holder.user.id, asset, scale, holder.now, locale_of(request))
     context = {
-        "lines": page.lines, "scale": get_asset(uow.session, asset).scale, "asset": asset,
+        "lines": page.lines, "scale": scale, "asset": asset, "spending": chart,
         "assets": ASSETS, "types": TYPES, "categories": CATEGORIES,
         "f": {"from": since if first else "", "to": until if last else "", "type": type,
               "category": category, "counterparty": counterparty},
