@@ -30,6 +30,7 @@ from anxin.collective.replay import (
 )
 from anxin.collective.settings import DetectorSettings
 from anxin.collective.simulate import simulate as make_stream
+from anxin.incidents.replay_db import replay_through_database
 
 
 def _classifier() -> CategoryClassifier | None:
@@ -115,6 +116,13 @@ def replay(
     classify: Annotated[
         bool, typer.Option(help="Predict missing categories with the care classifier.")
     ] = True,
+    database: Annotated[
+        bool,
+        typer.Option(
+            help="Replay through a fresh in-memory SQLite database: tickets, the detection "
+            "job, groups and incidents, as in the server (slower; never the configured one)."
+        ),
+    ] = False,
 ) -> None:
     """Run the collective-complaint detector over a recorded stream on its own clock.
 
@@ -144,7 +152,17 @@ def replay(
             raise CliError(str(error)) from error
     complaints = list(read_stream(_lines(stream, "stream"), _report))
     started = time.perf_counter()
-    collectives = run_replay(complaints, settings, _classifier() if classify else None)
+    classifier = _classifier() if classify else None
+    if database:
+        through = replay_through_database(complaints, settings, classifier)
+        collectives = through.collectives
+        print(
+            f"database: {through.tickets} tickets, {through.groups} groups of "
+            f"{through.members} complaints, {through.incidents} incidents",
+            file=sys.stderr,
+        )
+    else:
+        collectives = run_replay(complaints, settings, classifier)
     seconds = time.perf_counter() - started
     for collective in collectives:
         print(json.dumps(as_output(collective), ensure_ascii=False))
