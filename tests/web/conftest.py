@@ -81,10 +81,10 @@ def server(db_url: str, tmp_path: Path, key_file: Path) -> Iterator[Server]:
         "ANXIN_WEBAUTHN_ORIGIN": f"http://127.0.0.1:{port}", "ANXIN_WEBAUTHN_RP_ID": "127.0.0.1",
         "ANXIN_DELIVERY_INTERVAL_SECONDS": "0.2", "ANXIN_LOG_LEVEL": "warning",
     }  # fmt: skip
+    log_file = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
-        [str(BIN / "anxin"), "serve"], env=env, stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "server.log").open("w"),
-    )  # fmt: skip
+        [str(BIN / "anxin"), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=log_file
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -101,6 +101,7 @@ def server(db_url: str, tmp_path: Path, key_file: Path) -> Iterator[Server]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log_file.close()
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,12 @@ from datetime import UTC, datetime
 import pytest
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from anxin.api.app import create_app
+from anxin.identity.staff import create_staff
+from anxin.kit.unit_of_work import UnitOfWork
+from anxin.models import Session as AuthSession
 from anxin.settings import Settings
 from anxin.web import i18n
 from anxin.web.guard import CSRF_COOKIE
@@ -188,3 +192,27 @@ def test_last_months_cross_the_year_in_china_time() -> None:
     # 2027-01-31 20:00 UTC is already 1 February in Beijing.
     now = datetime(2027, 1, 31, 20, 0, tzinfo=UTC)
     assert last_months(now, 3) == [(2026, 12), (2027, 1), (2027, 2)]
+
+
+def test_staff_cannot_sign_in_to_the_wallet_pages(web: TestClient, settings: Settings) -> None:
+    container = web.app.state.container  # type: ignore[attr-defined]
+    email, password = "agent@example.com", "violet tandem orchard quietly 42"
+    with UnitOfWork(container.database) as uow:
+        created = create_staff(
+            uow.session, container.keys.vault(), settings, role="agent", email=email,
+            name="王小明", now=container.clock.now(),
+        )  # fmt: skip
+        uow.commit()
+    reset = web.post(
+        "/v1/auth/password-reset/confirm",
+        json={"identifier": email, "code": created.setup_code, "new_password": password},
+    )
+    assert reset.status_code == 204, reset.text
+    page = web.post(
+        "/sign-in", data={"identifier": email, "password": password, "csrf_token": _token(web)},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert page.status_code == 403
+    assert "__Host-anxin_session" not in page.headers.get("set-cookie", "")
+    with UnitOfWork(container.database) as uow:  # and no session was left behind
+        assert uow.session.scalar(select(func.count()).select_from(AuthSession)) == 0

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from anxin.api.deps import ContainerDep, WriteUoW
 from anxin.identity import contacts as book
 from anxin.identity import factors, service, sessions, totp
-from anxin.identity.deps import IdentityDep, client_of, guarded
+from anxin.identity.deps import IdentityDep, WrongAudience, client_of, guarded
 from anxin.identity.passwords import check_new_password, context_words
 from anxin.identity.sessions import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, SESSION_COOKIE
 from anxin.kit.errors import AnxinError
@@ -51,6 +51,13 @@ def _signed_in(response: Response, outcome: sessions.SignInOutcome, lifetime: in
     return response
 
 
+def _holders_only(outcome: sessions.SignInOutcome) -> None:
+    """These pages are the holders' wallet: a staff sign-in here is refused before its
+    session is committed (staff tools have their own console)."""
+    if outcome.user.kind != "holder":
+        raise WrongAudience("these pages are for wallet holders")
+
+
 def _kind(identifier: str) -> Literal["phone", "email"]:
     return "email" if "@" in identifier else "phone"
 
@@ -79,6 +86,7 @@ def sign_in(
                 uow.session, vault, rt, contact=contact, password=password, client=client,
                 now=container.clock.now(),
             )  # fmt: skip
+        _holders_only(outcome)
         uow.commit()
         rt.throttle.password_succeeded(key)
     except AnxinError as error:
@@ -105,6 +113,7 @@ def sign_in_second_factor(
                 method=method, proof={"code": code.strip()}, client=client,
                 now=container.clock.now(),
             )  # fmt: skip
+        _holders_only(outcome)
         uow.commit()
     except AnxinError as error:
         context = {"error": explain(error, locale_of(request)), "pending_token": pending_token}
