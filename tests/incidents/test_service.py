@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from anxin.incidents import service
 from anxin.incidents.errors import InvalidIncident, InvalidIncidentTransition
+from anxin.kit.db import Database
 from anxin.kit.ids import new_id
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.models.care import Ticket, TicketLink
@@ -112,3 +115,23 @@ def test_find_by_reference_or_id(uow: UnitOfWork) -> None:
     incident = service.open_incident(uow.session, title="x", now=NOW)
     assert service.find_incident(uow.session, incident.reference.lower()).id == incident.id
     assert service.find_incident(uow.session, str(incident.id)).id == incident.id
+
+
+def test_incidents_opened_at_once_get_different_references(database: Database) -> None:
+    barrier = threading.Barrier(2)
+    references: list[str] = []
+
+    def open_one(title: str) -> None:
+        barrier.wait(timeout=30)
+        with UnitOfWork(database) as unit:
+            incident = service.open_incident(unit.session, title=title, now=NOW)
+            time.sleep(0.2)  # hold the row so that the other one meets it
+            references.append(incident.reference)
+            unit.commit()
+
+    threads = [threading.Thread(target=open_one, args=(f"burst {i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(references) == [f"INC-{NOW.year}-0001", f"INC-{NOW.year}-0002"]

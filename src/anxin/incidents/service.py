@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from anxin.care.tickets import add_link
@@ -90,15 +91,25 @@ def open_incident(
 ) -> Incident:  # fmt: skip
     """A new incident in ``investigating`` (``opened_by`` None: the detector opened it)."""
     incident = Incident(
-        id=new_id(), reference=_reference(session, now), title=_check_title(title),
+        id=new_id(), reference="", title=_check_title(title),
         cause_key=cause_key, category=category, status="investigating",
         severity=_check_severity(severity), lead_id=lead_id, opened_by=opened_by,
         root_cause=None, started_at=started_at, detected_at=detected_at or now,
         identified_at=None, monitoring_at=None, resolved_at=None, reviewed_at=None,
         first_announced_at=None, first_notified_at=None, compensated_at=None,
     )  # fmt: skip
-    session.add(incident)
-    session.flush()
+    # Two transactions opening incidents at once (PostgreSQL) can pick the same number:
+    # the second waits for the first, then takes the next one.
+    for attempt in range(5):
+        incident.reference = _reference(session, now)
+        try:
+            with session.begin_nested():
+                session.add(incident)
+                session.flush()
+            break
+        except IntegrityError:
+            if attempt == 4:
+                raise
     record_event(
         session, incident, "opened",
         {"by": "detector" if opened_by is None else "staff", "severity": incident.severity,
