@@ -83,6 +83,9 @@ def test_sign_up_to_statement(browser: Any, server: Server, lang: str) -> None:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(f"{server.url}/sign-in?lang={lang}")
     assert page.get_attribute("html", "lang") == ("zh-CN" if lang == "zh_CN" else "en")
+    page.keyboard.press("Tab")  # the first stop is the skip link, visible when focused
+    assert page.evaluate("document.activeElement.className") == "skip"
+    assert page.locator("a.skip").is_visible()
     phone = f"+86139{secrets.randbelow(10**8):08d}"
     sign_up(page, server, phone, phone, "王安心" if lang == "zh_CN" else "Wang Anxin")
     app = enrol_authenticator(page)

@@ -68,10 +68,9 @@ def render(
     chosen, asked = i18n.choose(request)
     locale = locale or chosen
     page = environment(locale).get_template(template)
-    partial = request.headers.get("hx-request") == "true" and "hx-target" in request.headers
     body = page.render(
-        request=request, locale=locale, lang_tag=i18n.TAGS[locale], partial=partial,
-        path=request.url.path, **context,
+        request=request, locale=locale, lang_tag=i18n.TAGS[locale], path=request.url.path,
+        **context,
     )  # fmt: skip
     response = HTMLResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
     # Different languages and htmx fragments share URLs: caches must tell them apart.
