@@ -236,10 +236,14 @@ def pay_chunk(session: Session, vault: Vault, plan_id: uuid.UUID, item_ids: Sequ
         raise PlanNotExecutable(f"the plan is {plan.status}")
     incident = get_incident(session, plan.incident_id)
     i = RemediationItem
-    query = select(*_ITEM_COLUMNS).where(
-        i.id.in_(item_ids), i.status == "pending", i.plan_id == plan.id
-    )
-    items = [_Item(*row) for row in session.execute(query.order_by(i.id))]
+    # By primary key only, filtering here: PostgreSQL's estimate for (plan_id, status) is
+    # off right after a plan's bulk insert, and it would scan every pending item per chunk.
+    query = select(*_ITEM_COLUMNS, i.status, i.plan_id).where(i.id.in_(item_ids))
+    items = [
+        _Item(*row[:-2])
+        for row in session.execute(query.order_by(i.id))
+        if row[-2] == "pending" and row[-1] == plan.id
+    ]
     result = ChunkResult(skipped=len(item_ids) - len(items))
     if not items:
         return result

@@ -168,17 +168,19 @@ def _debits(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, _Debit]:
     return found
 
 
-def _planned_elsewhere(session: Session, refs: set[str]) -> set[str]:
-    """Debits already refunded, or to be, by another live or finished plan."""
+def _planned_elsewhere(session: Session, holders: list[uuid.UUID], refs: set[str]) -> set[str]:
+    """Debits already refunded, or to be, by another live or finished plan (found through
+    the holders' items: ``holder_id`` is indexed, ``ref`` is not)."""
     if not refs:
         return set()
     i, p = RemediationItem, RemediationPlan
     query = (
         select(i.ref)
         .join(p, p.id == i.plan_id)
-        .where(i.kind == "refund", i.ref.in_(refs), i.status != "failed", p.status != "rejected")
-    )
-    return set(session.scalars(query))
+        .where(i.holder_id.in_(holders), i.kind == "refund", i.status != "failed",
+               p.status != "rejected")
+    )  # fmt: skip
+    return set(session.scalars(query)) & refs
 
 
 class _Builder:
@@ -223,7 +225,7 @@ class _Builder:
                 len(facts[h].get("topups") or ()) for h in named
             )
         ledger = _debits(self.session, wanted)
-        elsewhere = _planned_elsewhere(self.session, {str(t) for t in ledger})
+        elsewhere = _planned_elsewhere(self.session, holders, {str(t) for t in ledger})
         freezes = self._freezes(holders, facts)
         for holder_id in holders:
             if holder_id in closed:
