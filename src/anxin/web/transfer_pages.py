@@ -86,7 +86,11 @@ def confirm(
 ) -> Response:  # fmt: skip
     holder = guard.require_holder(request, container, uow)
     locale = locale_of(request)
-    row = p2p.get_for(uow.session, holder.user, transfer_id)
+    try:
+        row = p2p.get_for(uow.session, holder.user, transfer_id)
+    except p2p.TransferNotFound as error:
+        missing = {"assets": ASSETS, "error": explain(error, locale)}
+        return show(request, container, "transfer.html", missing, holder=holder, status_code=404)
     scale = get_asset(uow.session, row.currency).scale
     t = _shown(p2p.view(uow.session, holder.vault, holder.user, row), scale)
     fields = {"idempotency_key": idempotency_key}

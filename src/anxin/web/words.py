@@ -40,6 +40,7 @@ ERRORS = (
     N_("The payee's wallet cannot receive this amount now"),
     N_("The quote expired; ask for a new one"),
     N_("This transfer was already confirmed"),
+    N_("No such transfer"),
     N_("The fee changed since it was quoted; quote again"),
     N_("This wallet is frozen"),
     N_("This wallet cannot take part in payments now"),
