@@ -3,13 +3,14 @@ complaints join it, and a rebuilt detector opens nothing twice."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from anxin.collective import DetectorSettings
 from anxin.incidents import service
-from anxin.incidents.detection import DetectionRuntime
+from anxin.incidents.detection import DetectionRuntime, TickReport
 from anxin.kit.db import Database
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.models.incidents import CollectiveGroup, CollectiveMember, Incident
@@ -94,3 +95,23 @@ def test_production_settings_wait_for_a_baseline(database: Database, vault: Vaul
     _seed(database, vault, holders=10)
     report = DetectionRuntime(DetectorSettings()).tick(database, vault, NOW + timedelta(minutes=15))
     assert report.incidents == []
+
+
+def test_two_server_processes_open_one_incident(database: Database, vault: Vault) -> None:
+    _seed(database, vault, holders=10)
+    runtimes = [DetectionRuntime(TEST_DETECTOR) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    reports: list[TickReport] = []
+
+    def run(runtime: DetectionRuntime) -> None:
+        barrier.wait(timeout=30)
+        reports.append(runtime.tick(database, vault, NOW + timedelta(minutes=15)))
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in runtimes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(reports) == 2
+    assert sorted(r.groups_opened for r in reports) == [0, 1]
+    assert _count(database, Incident) == 1 and _count(database, CollectiveGroup) == 1

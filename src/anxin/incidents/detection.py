@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from anxin.care.classify import default_classifier
@@ -46,6 +46,7 @@ BATCH = 1000
 DEFAULT_REBUILD_HOURS = 168.0
 DEFAULT_INTERVAL_SECONDS = 10.0
 OVERLAP = timedelta(minutes=10)
+_LOCK_KEY = 0x616E78696E2D01  # "anxin-" 1: the detection pass
 
 
 @dataclass
@@ -168,6 +169,13 @@ class DetectionRuntime:
                 return TickReport()
             try:
                 with UnitOfWork(database) as uow:
+                    if database.dialect == "postgresql":
+                        # Passes of several server processes store groups one at a time
+                        # (SQLite's write lock already does that), so the second to raise
+                        # a burst finds the group the first stored.
+                        uow.session.execute(
+                            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY}
+                        )
                     report = self._run(uow.session, vault, now)
                     uow.commit()
             except BaseException:
