@@ -7,11 +7,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from anxin.care import queues, states, triage, views
+from anxin.care import queues, sla_worker, states, triage, views
 from anxin.care.errors import InvalidTicket, InvalidTransition
+from anxin.kit.db import Database
 from anxin.kit.unit_of_work import UnitOfWork
-from anxin.models.care import SlaClock, TicketEvent
+from anxin.models.care import SlaClock, Ticket, TicketEvent
+from anxin.privacy.keys import KeyService, load_keyring
 from anxin.privacy.vault import Vault
+from anxin.settings import Settings
 from tests.care.conftest import NOW, make_user, new_ticket
 
 
@@ -96,3 +99,19 @@ def test_an_erased_holder_reads_as_erased(uow: UnitOfWork, vault: Vault) -> None
     assert views.queue_item(uow.session, vault, item.ticket, item.due_at).subject == "[erased]"
     seen = views.staff_ticket(uow.session, vault, ticket, staff=agent, now=NOW)
     assert [m.body for m in seen.messages] == ["[erased]"]
+
+
+def test_the_sla_worker_pass_closes_expired_tickets(
+    database: Database, settings: Settings, vault: Vault
+) -> None:
+    with UnitOfWork(database) as unit:
+        ticket = new_ticket(unit.session, vault)
+        states.change_status(unit.session, vault, ticket, "resolved", now=NOW,
+                             reopen_window=timedelta(days=1))  # fmt: skip
+        ticket_id = ticket.id
+        unit.commit()
+    keys = KeyService(load_keyring(settings.resolved_key_file, None, None) or pytest.fail())
+    assert sla_worker.close_resolved_once(database, keys, NOW + timedelta(hours=23)) == 0
+    assert sla_worker.close_resolved_once(database, keys, NOW + timedelta(days=2)) == 1
+    with UnitOfWork(database) as unit:
+        assert unit.session.get(Ticket, ticket_id).status == "closed"  # type: ignore[union-attr]

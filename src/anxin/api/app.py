@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             audit_worker = AuditWorker(
                 database, keys.keyring, clock, interval=settings.audit_checkpoint_interval_seconds
             ).start()
-        sla_worker = start_sla_worker(settings, database, clock)  # SLA warnings and breaches
+        sla_worker = start_sla_worker(settings, database, clock, keys)  # SLA clocks, auto-close
         # Collective complaints: new tickets feed the detector; bursts open incidents.
         detection = app.state.incident_detection
         detection_worker = DetectionWorker(detection, database, keys.vault(), clock).start()
