@@ -88,7 +88,7 @@ def _stream(tmp_path: Path, extra_lines: dict[int, str] | None = None) -> tuple[
 
 def test_replay_prints_one_json_object_per_collective_complaint(anxin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path, burst = _stream(tmp_path)
-    result = anxin("care", "replay", str(path), "--no-classify")
+    result = anxin("care", "replay", str(path), "--no-database", "--no-classify")
     assert result.code == 0, result.err
     objects = [json.loads(line) for line in result.out.splitlines()]
     assert len(objects) == 1
@@ -132,7 +132,7 @@ def test_malformed_lines_are_reported_with_their_number_and_skipped(anxin, tmp_p
         ),
     }
     path, burst = _stream(tmp_path, bad)
-    result = anxin("care", "replay", str(path), "--no-classify")
+    result = anxin("care", "replay", str(path), "--no-database", "--no-classify")
     assert result.code == 0
     reported = [line for line in result.err.splitlines() if line.startswith("line ")]
     assert [int(line.split()[1].rstrip(":")) for line in reported] == [3, 5, 7, 9, 11, 13]
@@ -151,7 +151,9 @@ def test_labels_print_scores_and_a_result_line(anxin, tmp_path: Path) -> None:  
     path, burst = _stream(tmp_path)
     labels = tmp_path / "labels.jsonl"
     labels.write_text(json.dumps({"burst": "X", "complaints": burst, "start": MONDAY.isoformat()}))
-    result = anxin("care", "replay", str(path), "--labels", str(labels), "--no-classify")
+    result = anxin(
+        "care", "replay", str(path), "--no-database", "--labels", str(labels), "--no-classify"
+    )
     assert result.code == 0, result.err
     last = result.out.strip().splitlines()[-1]
     assert last.startswith("RESULT recall=1.000 precision=1.000 median_delay_min=")
@@ -160,14 +162,16 @@ def test_labels_print_scores_and_a_result_line(anxin, tmp_path: Path) -> None:  
 
 def test_thresholds_can_be_tuned_from_the_command_line(anxin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path, _ = _stream(tmp_path)
-    strict = anxin("care", "replay", str(path), "--no-classify", "--min-holders", "30")
+    strict = anxin(
+        "care", "replay", str(path), "--no-database", "--no-classify", "--min-holders", "30"
+    )
     assert strict.code == 0 and strict.out == ""
-    bad = anxin("care", "replay", str(path), "--no-classify", "--elevation", "1")
+    bad = anxin("care", "replay", str(path), "--no-database", "--no-classify", "--elevation", "1")
     assert bad.code == 1 and "elevation" in bad.err and "Traceback" not in bad.err
 
 
 def test_a_missing_stream_is_one_line_error(anxin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    result = anxin("care", "replay", str(tmp_path / "nope.jsonl"))
+    result = anxin("care", "replay", str(tmp_path / "nope.jsonl"), "--no-database")
     assert result.code == 1
     assert result.err.strip().startswith("error: cannot read the stream")
 

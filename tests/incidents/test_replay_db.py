@@ -39,8 +39,8 @@ def test_care_replay_through_the_database(bare_cli: Cli, tmp_path: Path) -> None
     stream, labels = tmp_path / "stream.jsonl", tmp_path / "labels.jsonl"
     made = bare_cli("care", "simulate", str(stream), str(labels), "--days", "9", "--daily", "150")
     assert made.code == 0, made
-    plain = bare_cli("care", "replay", str(stream), "--labels", str(labels))
-    through = bare_cli("care", "replay", str(stream), "--labels", str(labels), "--database")
+    plain = bare_cli("care", "replay", str(stream), "--labels", str(labels), "--no-database")
+    through = bare_cli("care", "replay", str(stream), "--labels", str(labels))
     assert through.code == 0, through
     assert "database: " in through.err and " incidents" in through.err
     result = [line for line in through.out.splitlines() if line.startswith("RESULT")]

@@ -120,9 +120,10 @@ def replay(
         bool,
         typer.Option(
             help="Replay through a fresh in-memory SQLite database: tickets, the detection "
-            "job, groups and incidents, as in the server (slower; never the configured one)."
+            "job, groups and incidents, as in the server (never the configured database). "
+            "--no-database runs the detector alone: the same alarms, much faster, for tuning."
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Run the collective-complaint detector over a recorded stream on its own clock.
 
