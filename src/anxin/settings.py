@@ -276,7 +276,8 @@ class Settings(BaseSettings):
     care_sla_tick_seconds: float = Field(
         default=60.0, ge=0,
         description="How often the server checks SLA clocks for warnings, breaches and "
-        "escalation (0: never; then run `anxin care sla-tick`, e.g. from cron).",
+        "escalation, and closes resolved tickets past their reopen window (0: never; then "
+        "run `anxin care sla-tick` and `anxin care close-resolved`, e.g. from cron).",
     )  # fmt: skip
 
     @field_validator("business_timezone")
