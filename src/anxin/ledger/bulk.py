@@ -55,9 +55,11 @@ _PG_TRANSFERS = (
 _SQLITE_HEAD = "SELECT last_seq, last_hash, last_at FROM ledger_head WHERE id = 1"
 # Every ledger writer, in any process, locks this row first (see batch.py).
 _PG_HEAD = _SQLITE_HEAD + " FOR UPDATE"
+# A join, not ``WHERE (scope, key) IN (VALUES ...)``: SQLite (3.40) runs that as a scan of
+# every stored key per statement, so keyed batches slowed down as keys accumulated.
 _SQLITE_KEYS = (
-    "SELECT scope, key, fingerprint, result FROM ledger_idempotency_keys "
-    "WHERE (scope, key) IN (VALUES {marks})"
+    "SELECT k.scope, k.key, k.fingerprint, k.result FROM (VALUES {marks}) AS v "
+    "JOIN ledger_idempotency_keys AS k ON k.scope = v.column1 AND k.key = v.column2"
 )
 _PG_KEYS = (
     "SELECT scope, key, fingerprint, result FROM ledger_idempotency_keys "
