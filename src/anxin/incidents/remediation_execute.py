@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from anxin.audit import service as audit
@@ -226,6 +226,37 @@ class _Chunk:
         return found
 
 
+# PostgreSQL: one statement for the chunk's item states (1,000 single-row updates were a
+# fifth of its time); SQLite: executemany, which costs it no round trips.
+_PG_STATES = text(
+    "UPDATE remediation_items AS i SET status = v.status, transfer_id = v.transfer_id, "
+    "error = v.error, done_at = CASE WHEN v.status = 'done' THEN :now END "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), "
+    "CAST(:transfers AS uuid[]), CAST(:errors AS text[])) "
+    "AS v(id, status, transfer_id, error) WHERE i.id = v.id AND i.status = 'pending'"
+)
+
+
+def _save_states(session: Session, updates: list[dict[str, Any]]) -> None:
+    if not updates:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(
+            update(_items)
+            .where(_items.c.id == bindparam("b_id"), _items.c.status == "pending")
+            .values(status=bindparam("b_status"), transfer_id=bindparam("b_transfer_id"),
+                    error=bindparam("b_error"), done_at=bindparam("b_done_at")),
+            updates,
+        )  # fmt: skip
+        return
+    now = next((u["b_done_at"] for u in updates if u["b_done_at"] is not None), None)
+    session.execute(_PG_STATES, {
+        "ids": [u["b_id"] for u in updates], "statuses": [u["b_status"] for u in updates],
+        "transfers": [u["b_transfer_id"] for u in updates],
+        "errors": [u["b_error"] for u in updates], "now": now,
+    })  # fmt: skip
+
+
 def pay_chunk(session: Session, vault: Vault, plan_id: uuid.UUID, item_ids: Sequence[uuid.UUID],
               staff: User, *, now: datetime) -> ChunkResult:  # fmt: skip
     """Do the still-pending items among ``item_ids``; the caller commits."""
@@ -258,13 +289,7 @@ def pay_chunk(session: Session, vault: Vault, plan_id: uuid.UUID, item_ids: Sequ
         elif item.kind == "fee_waiver":
             chunk.waive(item)
     chunk.pay([item for item in items if item.kind in ("refund", "goodwill")])
-    session.execute(
-        update(_items)
-        .where(_items.c.id == bindparam("b_id"), _items.c.status == "pending")
-        .values(status=bindparam("b_status"), transfer_id=bindparam("b_transfer_id"),
-                error=bindparam("b_error"), done_at=bindparam("b_done_at")),
-        chunk.updates,
-    )  # fmt: skip
+    _save_states(session, chunk.updates)
     result.done = sum(1 for u in chunk.updates if u["b_status"] == "done")
     result.failed = len(chunk.updates) - result.done
     plan.paid_count += result.done
