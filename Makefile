@@ -50,7 +50,7 @@ lint: install
 
 # The browser journeys, saving the last page of each per language (docs/screenshots/).
 screenshots: install
-	ANXIN_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/web/test_journeys.py -q -k sqlite
+	ANXIN_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/web/test_journeys.py tests/web/test_care_journey.py -q -k sqlite
 
 bench: install
 	$(BIN)/anxin bench ledger --db sqlite
