@@ -35,6 +35,11 @@ NEAR_BREACH = timedelta(hours=1)
 SLA_WORDS = (N_("breached"), N_("near breach"), N_("on track"), N_("paused"))
 CLOCKS = (N_("first_response"), N_("next_response"), N_("resolution"))
 VISIBILITY = (N_("internal"), N_("public"), N_("customer"))
+CLOCK_STATES = (N_("met"),)  # "paused" is above
+PRIORITIES = (N_("low"), N_("normal"), N_("high"), N_("urgent"))
+CHANNELS = (
+    N_("app"), N_("email"), N_("web_form"), N_("chat"), N_("phone"), N_("social"),
+)  # fmt: skip
 
 
 def sla_state(due_at: datetime | None, now: datetime) -> str:
