@@ -12,11 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from anxin.api.deps import Container
 from anxin.care import macros
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.models import User
+from anxin.models.care import SlaClock
 from anxin.web.console_pages import sla_state
 from tests.care import conftest as care
 from tests.identity.conftest import Person
@@ -289,3 +291,37 @@ def test_sla_colours() -> None:
     assert sla_state(now, now) == "sla-breached"
     assert sla_state(now + timedelta(minutes=59), now) == "sla-near"
     assert sla_state(now + timedelta(hours=2), now) == "sla-ok"
+
+
+def test_queue_colours_as_a_ticket_nears_breach(
+    holder: Callable[..., Person], tab: Tab, agent: Person, container: Container
+) -> None:
+    web = tab(holder())
+    ticket_id = file(web, "Where is my money", "The transfer has not arrived")
+    console = tab(agent)
+
+    def colour_when_due_in(delta: timedelta | None) -> str:
+        # The clocks' due times move rather than time itself, so the sessions stay alive.
+        if delta is not None:
+            with UnitOfWork(container.database) as uow:
+                for row in uow.session.scalars(
+                    select(SlaClock).where(SlaClock.ticket_id == uuid.UUID(ticket_id),
+                                           SlaClock.status == "running")
+                ):  # fmt: skip
+                    row.due_at = container.clock.now() + delta
+                uow.commit()
+        page = console.get("/console")
+        row = re.search(rf'<tr class="(sla-\w+)">\s*<td>.*?/console/tickets/{ticket_id}"',
+                        page.text, re.S)  # fmt: skip
+        assert row is not None
+        return row.group(1)
+
+    assert colour_when_due_in(None) == "sla-ok"
+    assert colour_when_due_in(timedelta(minutes=30)) == "sla-near"
+    assert colour_when_due_in(timedelta(minutes=-1)) == "sla-breached"
+
+
+def test_signed_out_care_pages_send_to_sign_in(tab: Tab) -> None:
+    for path in ("/care", "/care/new", f"/care/{uuid.uuid4()}"):
+        answer = tab(None).get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/sign-in"
