@@ -9,11 +9,14 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from anxin.collective.settings import DetectorSettings
 
 
 class Environment(StrEnum):
@@ -279,6 +282,37 @@ class Settings(BaseSettings):
         "escalation, and closes resolved tickets past their reopen window (0: never; then "
         "run `anxin care sla-tick` and `anxin care close-resolved`, e.g. from cron).",
     )  # fmt: skip
+
+    # -- collective complaints and incidents (docs/collective.md, docs/incidents.md) --------
+    incidents_detect_seconds: float = Field(
+        default=10.0, ge=0,
+        description="How often the server feeds new complaints to the collective-complaint "
+        "detector, which opens incidents (0: never; then run `anxin incident detect`).",
+    )  # fmt: skip
+    collective_detector: dict[str, float | int | str] = Field(
+        default_factory=dict,
+        description="The detector's thresholds that differ from the defaults, as JSON, e.g. "
+        '`{"threshold": 13, "min_holders": 8}` (names in docs/collective.md; tune them '
+        "with `anxin care replay --labels`).",
+    )  # fmt: skip
+
+    @field_validator("collective_detector")
+    @classmethod
+    def _valid_detector(cls, value: dict[str, float | int | str]) -> dict[str, float | int | str]:
+        # Imported here: the detector's package pulls in numpy, which most commands never need.
+        from anxin.collective.settings import DetectorSettings
+
+        try:
+            DetectorSettings(**value)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"invalid collective detector settings: {error}") from error
+        return value
+
+    @property
+    def detector_settings(self) -> DetectorSettings:
+        from anxin.collective.settings import DetectorSettings
+
+        return DetectorSettings(**self.collective_detector)  # type: ignore[arg-type]
 
     @field_validator("business_timezone")
     @classmethod

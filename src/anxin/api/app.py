@@ -27,7 +27,7 @@ from anxin.identity.outbox import OutboxWorker
 from anxin.identity.service import IdentityRuntime
 from anxin.incidents import endpoints as incident_endpoints
 from anxin.incidents import remediation_endpoints, status_endpoints
-from anxin.incidents.detection import DetectionRuntime, DetectionWorker
+from anxin.incidents.detection import DetectionRuntime, start_detection_worker
 from anxin.kit.clock import Clock, SystemClock
 from anxin.kit.db import Database
 from anxin.ledger.endpoints import router as ledger_router
@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         sla_worker = start_sla_worker(settings, database, clock, keys)  # SLA clocks, auto-close
         # Collective complaints: new tickets feed the detector; bursts open incidents.
         detection = app.state.incident_detection
-        detection_worker = DetectionWorker(detection, database, keys.vault(), clock).start()
+        detection_worker = start_detection_worker(settings, detection, database, keys, clock)
         app.state.incident_detection_worker = detection_worker
         app.state.container = Container(
             settings=settings, database=database, engine=engine, clock=clock, keys=keys,
@@ -109,7 +109,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 audit_worker.stop()
             if sla_worker is not None:
                 sla_worker.stop()
-            detection_worker.stop()
+            if detection_worker is not None:
+                detection_worker.stop()
             engine.stop()  # finishes what was acknowledged to the engine first
             database.dispose()
 
@@ -161,7 +162,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(dispute_endpoints.holder_router)
     app.include_router(dispute_endpoints.staff_router)
     app.include_router(report_endpoints.router)
-    app.state.incident_detection = DetectionRuntime()
+    app.state.incident_detection = DetectionRuntime(settings.detector_settings)
     for incidents_router in (
         incident_endpoints.router,
         remediation_endpoints.router,

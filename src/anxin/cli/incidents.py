@@ -7,6 +7,7 @@ Actions taken here are recorded on the timeline as the system's (no staff member
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from enum import StrEnum
@@ -90,7 +91,8 @@ def detect(
     """One detection pass over recent tickets: bursts open or join incidents."""
     keys = KeyService(resolve_keyring(settings()))
     try:
-        runtime = DetectionRuntime(DetectorSettings(warmup_hours=warmup_hours),
+        configured = settings().detector_settings
+        runtime = DetectionRuntime(dataclasses.replace(configured, warmup_hours=warmup_hours),
                                    rebuild_hours=rebuild_hours)  # fmt: skip
     except ValueError as error:
         raise CliError(f"invalid detector settings: {error}") from error

@@ -38,7 +38,9 @@ from anxin.kit.unit_of_work import UnitOfWork
 from anxin.models.care import Ticket, TicketLink, TicketMessage
 from anxin.models.incidents import CollectiveGroup, CollectiveMember
 from anxin.models.wallet_merchants import Merchant, PaymentIntent
+from anxin.privacy.keys import KeyService
 from anxin.privacy.vault import Vault
+from anxin.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -353,3 +355,14 @@ class DetectionWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+
+
+def start_detection_worker(
+    settings: Settings, runtime: DetectionRuntime, database: Database, keys: KeyService,
+    clock: Clock,
+) -> DetectionWorker | None:  # fmt: skip
+    """Started with the server; None when switched off (``ANXIN_INCIDENTS_DETECT_SECONDS=0``)."""
+    if settings.incidents_detect_seconds <= 0:
+        return None
+    interval = settings.incidents_detect_seconds
+    return DetectionWorker(runtime, database, keys.vault(), clock, interval=interval).start()
