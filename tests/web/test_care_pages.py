@@ -325,3 +325,20 @@ def test_signed_out_care_pages_send_to_sign_in(tab: Tab) -> None:
     for path in ("/care", "/care/new", f"/care/{uuid.uuid4()}"):
         answer = tab(None).get(path, follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == "/sign-in"
+
+
+def test_a_statement_line_links_to_a_complaint_about_it(
+    holder: Callable[..., Person], tab: Tab, container: Container
+) -> None:
+    person = holder()
+    with UnitOfWork(container.database) as uow:
+        care.fund(uow.session, uuid.UUID(person.user_id), 10_000, container.clock.now())
+        uow.commit()
+    web = tab(person)
+    statement = web.get("/statement")
+    link = re.search(r'href="/care/new\?transfer=([0-9a-f-]{36})"', statement.text)
+    assert link is not None
+    form = web.get(f"/care/new?transfer={link.group(1)}")
+    assert f'<option value="{link.group(1)}" selected>' in form.text
+    ticket_id = file(web, "About this", "This top-up", transfer=link.group(1))
+    assert link.group(1)[:8] in web.get(f"/care/{ticket_id}").text
