@@ -18,6 +18,7 @@ from anxin.kit.clock import ManualClock
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger.service import balance_of
 from anxin.ledger.verify import verify_ledger
+from anxin.models.care import Ticket, TicketLink
 from anxin.models.incidents import RemediationPlan
 from anxin.models.wallet_merchants import PaymentIntent
 from anxin.wallet import accounts
@@ -127,6 +128,15 @@ def test_story_four_eyes_refund_of_the_duplicate_charges_and_resolution(
     client.post(f"{base}/updates", headers=h, json={"template": "resolved"})
     resolved = client.post(f"{base}/notify", headers=h, json={"stage": "resolved"}).json()
     assert (resolved["holders"], resolved["tickets"]) == (payers, COMPLAINERS)
+    # ...and the complaints about it are resolved, each asking its holder for a rating.
+    with UnitOfWork(container.database) as unit:
+        linked = unit.session.scalars(
+            select(Ticket)
+            .join(TicketLink, TicketLink.ticket_id == Ticket.id)
+            .where(TicketLink.kind == "incident", TicketLink.ref == told.incident["id"])
+        ).all()
+        assert len(linked) == COMPLAINERS
+        assert {t.status for t in linked} == {"resolved"}
     timeline = [e["kind"] for e in client.get(f"{base}/timeline", headers=h).json()["data"]]
     for kind in (
         "remediation_prepared",

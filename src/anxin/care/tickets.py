@@ -291,6 +291,11 @@ def add_message(
             # still asks for the rating, which says the complaint is resolved).
             states.change_status(session, vault, ticket, target, now=now, actor_id=author_id,
                                  reopen_window=reopen_window, tell=False)  # fmt: skip
+    elif status is not None and status != ticket.status:
+        # A system message (e.g. an incident's resolution) may settle the ticket too; it is
+        # not an agent's first response, so the SLA clocks see only the state change.
+        states.change_status(session, vault, ticket, status, now=now, actor_id=author_id,
+                             reopen_window=reopen_window, tell=False)  # fmt: skip
     session.flush()
     return message
 

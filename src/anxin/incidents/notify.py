@@ -121,9 +121,12 @@ def notify(
             continue
         lang = "en" if ticket.language == "en" else "zh"
         body = fill(notice(key)[lang], {"reference": incident.reference, "title": incident.title})
+        # The incident's resolution resolves the complaints about it (a reply reopens one).
+        settle = "resolved" if stage == "resolved" and ticket.status != "resolved" else None
         try:
             add_message(session, vault, ticket, author_kind="agent" if actor_id else "system",
-                        author_id=actor_id, body=body, channel=ticket.channel, now=now)  # fmt: skip
+                        author_id=actor_id, body=body, channel=ticket.channel, now=now,
+                        status=settle)  # fmt: skip
         except TicketClosed:
             report.skipped_tickets += 1
             continue
