@@ -17,7 +17,6 @@ from anxin.identity import contacts as book
 from anxin.identity import factors, service, sessions, totp
 from anxin.identity.deps import IdentityDep, WrongAudience, client_of, guarded
 from anxin.identity.passwords import check_new_password, context_words
-from anxin.identity.sessions import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, SESSION_COOKIE
 from anxin.kit.errors import AnxinError
 from anxin.web import guard, i18n
 from anxin.web.pages import explain, locale_of, see_other, show
@@ -32,23 +31,6 @@ async def _checked(request: Request, container: ContainerDep) -> None:
 
 
 CheckedForm = Depends(_checked)
-
-
-def _signed_in(response: Response, outcome: sessions.SignInOutcome, lifetime: int) -> Response:
-    """The identity API's cookies. Always ``Secure``, as the ``__Host-`` prefix demands:
-    browsers accept that from http://localhost and 127.0.0.1 too, so development works."""
-    assert outcome.started is not None
-    secure = True
-    response.set_cookie(
-        SESSION_COOKIE, outcome.started.token, path="/", secure=secure, httponly=True,
-        samesite="lax", max_age=lifetime,
-    )  # fmt: skip
-    if outcome.device is not None and outcome.device.token:
-        response.set_cookie(
-            DEVICE_COOKIE, outcome.device.token, max_age=DEVICE_COOKIE_MAX_AGE, path="/",
-            secure=secure, httponly=True, samesite="lax",
-        )  # fmt: skip
-    return response
 
 
 def _holders_only(outcome: sessions.SignInOutcome) -> None:
@@ -95,7 +77,9 @@ def sign_in(
     if outcome.status != "signed_in":
         second = {"pending_token": outcome.pending_token, "methods": outcome.methods}
         return show(request, container, "second_factor.html", second)
-    return _signed_in(see_other("/wallet"), outcome, container.settings.session_lifetime_seconds)
+    return guard.signed_in(
+        see_other("/wallet"), outcome, container.settings.session_lifetime_seconds
+    )
 
 
 @router.post("/sign-in/second-factor", response_class=HTMLResponse, dependencies=[CheckedForm])
@@ -118,7 +102,9 @@ def sign_in_second_factor(
     except AnxinError as error:
         context = {"error": explain(error, locale_of(request)), "pending_token": pending_token}
         return show(request, container, "second_factor.html", context, status_code=error.status)
-    return _signed_in(see_other("/wallet"), outcome, container.settings.session_lifetime_seconds)
+    return guard.signed_in(
+        see_other("/wallet"), outcome, container.settings.session_lifetime_seconds
+    )
 
 
 @router.post("/sign-out", dependencies=[CheckedForm])
@@ -128,8 +114,7 @@ def sign_out(request: Request, container: ContainerDep, uow: WriteUoW) -> Respon
         holder.session.revoked_at = holder.now
         uow.commit()
     response = see_other("/sign-in")
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
-    return response
+    return guard.signed_out(response)
 
 
 # -- sign-up ------------------------------------------------------------------------------
@@ -191,7 +176,7 @@ def verify(
         context = {"error": explain(error, locale_of(request)), "identifier": identifier}
         return show(request, container, "verify.html", context, status_code=error.status)
     # A new holder has no second factor yet: offer the authenticator app first.
-    return _signed_in(
+    return guard.signed_in(
         see_other("/security/totp"), outcome, container.settings.session_lifetime_seconds
     )
 

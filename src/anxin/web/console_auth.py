@@ -22,7 +22,8 @@ from anxin.identity.permissions import has_permission
 from anxin.identity.sessions import SESSION_COOKIE
 from anxin.kit.errors import AnxinError, Forbidden
 from anxin.kit.unit_of_work import UnitOfWork
-from anxin.web.account_pages import CheckedForm, _signed_in
+from anxin.web import guard
+from anxin.web.account_pages import CheckedForm
 from anxin.web.guard import Holder, SignInFirst
 from anxin.web.pages import explain, locale_of, see_other, show
 
@@ -112,7 +113,7 @@ def sign_in(
                     {"pending_token": outcome.pending_token})  # fmt: skip
     # No factor yet: this session only enrols one.
     lifetime = container.settings.session_lifetime_seconds
-    return _signed_in(see_other("/console/enrol"), outcome, lifetime)
+    return guard.signed_in(see_other("/console/enrol"), outcome, lifetime)
 
 
 @router.post("/console/sign-in/second-factor", response_class=HTMLResponse,
@@ -137,7 +138,7 @@ def second_factor(
         return show(request, container, "console/second_factor.html", context,
                     status_code=error.status)  # fmt: skip
     lifetime = container.settings.session_lifetime_seconds
-    return _signed_in(see_other("/console"), outcome, lifetime)
+    return guard.signed_in(see_other("/console"), outcome, lifetime)
 
 
 @router.post("/console/sign-out", dependencies=[CheckedForm])
@@ -147,8 +148,7 @@ def sign_out(request: Request, container: ContainerDep, uow: WriteUoW) -> Respon
         staff.session.revoked_at = staff.now
         uow.commit()
     response = see_other("/console/sign-in")
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
-    return response
+    return guard.signed_out(response)
 
 
 @router.get("/console/enrol", response_class=HTMLResponse)
@@ -196,5 +196,4 @@ def enrol_confirm(
                    "enrolled": False, "staff": staff}  # fmt: skip
         return show(request, container, "console/enrol.html", context, status_code=error.status)
     response = see_other("/console/sign-in?done=enrolled")
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
-    return response
+    return guard.signed_out(response)

@@ -24,7 +24,7 @@ from fastapi import Request, Response
 from anxin.api.deps import Container
 from anxin.identity import sessions
 from anxin.identity.deps import same_origin
-from anxin.identity.sessions import SESSION_COOKIE
+from anxin.identity.sessions import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, SESSION_COOKIE
 from anxin.kit.errors import Forbidden
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.models import Session as AuthSession
@@ -122,3 +122,26 @@ def require_holder(request: Request, container: Container, uow: UnitOfWork) -> H
     if holder is None:
         raise SignInFirst(request.url.path)
     return holder
+
+
+def signed_in(response: Response, outcome: sessions.SignInOutcome, lifetime: int) -> Response:
+    """The identity API's cookies. Always ``Secure``, as the ``__Host-`` prefix demands:
+    browsers accept that from http://localhost and 127.0.0.1 too, so development works."""
+    assert outcome.started is not None
+    secure = True
+    response.set_cookie(
+        SESSION_COOKIE, outcome.started.token, path="/", secure=secure, httponly=True,
+        samesite="lax", max_age=lifetime,
+    )  # fmt: skip
+    if outcome.device is not None and outcome.device.token:
+        response.set_cookie(
+            DEVICE_COOKIE, outcome.device.token, max_age=DEVICE_COOKIE_MAX_AGE, path="/",
+            secure=secure, httponly=True, samesite="lax",
+        )  # fmt: skip
+    return response
+
+
+def signed_out(response: Response) -> Response:
+    """Clear the session cookie (the session itself is revoked by the caller)."""
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    return response
