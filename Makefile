@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Reinstall whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test lint bench screenshots clean
+.PHONY: install run test lint bench screenshots clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+
+# After changing the pages' texts: gather them into the template and the Chinese catalog
+# (then translate its empty entries; the English catalog only names data words).
+LOCALE := src/anxin/web/locale
+messages: install
+	$(BIN)/pybabel extract -F src/anxin/web/babel.cfg -k _ -k N_ --no-location --omit-header \
+		--sort-output -o $(LOCALE)/messages.pot src/anxin/web
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -l zh_CN -N -w 100
 
 # The browser journeys, saving the last page of each per language (docs/screenshots/).
 screenshots: install

@@ -19,20 +19,37 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     from anxin.web import (
+        access_log_pages,
         account_pages,
+        appeal_pages,
         care_pages,
         console_auth,
+        console_disputes,
+        console_incidents,
         console_pages,
+        console_remediation,
+        inbox_pages,
+        mandate_pages,
+        passkey_pages,
+        pay_pages,
+        recovery_pages,
+        security_pages,
         statement_pages,
+        status_pages,
         transfer_pages,
         wallet_pages,
+        withdraw_pages,
     )  # fmt: skip
     from anxin.web.pages import explain, locale_of
     from anxin.web.render import render
 
     for router in (
-        account_pages.router, wallet_pages.router, transfer_pages.router, statement_pages.router,
-        care_pages.router, console_auth.router, console_pages.router,
+        account_pages.router, passkey_pages.router, recovery_pages.router,
+        security_pages.router, access_log_pages.router, wallet_pages.router,
+        withdraw_pages.router, transfer_pages.router, pay_pages.router, mandate_pages.router,
+        statement_pages.router, inbox_pages.router, appeal_pages.router, care_pages.router,
+        status_pages.router, console_auth.router, console_pages.router,
+        console_disputes.router, console_incidents.router, console_remediation.router,
     ):  # fmt: skip
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
