@@ -3,6 +3,7 @@ once through the API (the README's tour starts from here), idempotent, developme
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from anxin.api.app import create_app
 from anxin.demo.holders import PEOPLE
+from anxin.demo.staff import STAFF
 from anxin.kit.db import Database
 from anxin.models import Base
 from anxin.settings import Settings
@@ -77,6 +79,11 @@ def test_seed_is_idempotent_and_usable(
         kinds = {n["kind"] for n in client.get("/v1/me/notifications", headers=me).json()["data"]}
         assert {"topup.completed", "payment.sent", "points.earned", "refund.received",
                 "points.clawed_back", "transfer.sent"} <= kinds  # fmt: skip
+        # A payment request from the shop waits for him at the link the seed printed.
+        request = re.search(r"/pay/([0-9a-f-]{36})", first.out)
+        assert request is not None
+        waiting = client.get(f"/v1/me/payment-intents/{request.group(1)}", headers=me).json()
+        assert (waiting["amount"], waiting["status"]) == (26_00, "requires_confirmation")
 
         her = _sign_in(cli, client, alice.email, alice.password)
         mandates = client.get("/v1/me/mandates", headers=her).json()["items"]
@@ -90,6 +97,18 @@ def test_seed_is_idempotent_and_usable(
         operator = {"Authorization": f"Bearer {keys['demo-api-key.txt']}"}
         assert client.get("/v1/accounts", headers=operator).status_code == 200
 
+    # The console and the status page have something to show.
+    for member in STAFF:
+        assert member.email in first.out and member.password in first.out
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        for member in STAFF:
+            staff = _sign_in(cli, client, member.email, member.password)
+            assert client.get("/v1/staff/me", headers=staff).json()["role"] == member.role
+        tickets = client.get("/v1/staff/care/tickets", headers=staff).json()["data"]
+        assert {t["status"] for t in tickets} == {"new", "pending_customer"}
+        page = client.get("/status?lang=en")
+        assert "Card top-ups delayed" in page.text and "Resolved" in page.text
+
     # Demo holders' personal data is encrypted like anyone's.
     database = Database(db_url)
     try:
@@ -99,6 +118,9 @@ def test_seed_is_idempotent_and_usable(
                 for person in PEOPLE:
                     for value in (person.email, person.name, person.password,
                                   person.card.replace(" ", "")):  # fmt: skip
+                        assert value not in dump, (table.name, value)
+                for member in STAFF:
+                    for value in (member.email, member.name, member.password):
                         assert value not in dump, (table.name, value)
     finally:
         database.dispose()
@@ -115,7 +137,7 @@ def test_seed_is_refused_outside_development(cli: Cli, home: Path) -> None:
     assert cli("apikey", "list").out.count("demo") == 0
 
 
-def test_totp_is_only_for_demo_holders(cli: Cli) -> None:
-    assert "not a demo holder" in one_line_error(
+def test_totp_is_only_for_demo_accounts(cli: Cli) -> None:
+    assert "not a demo account" in one_line_error(
         cli("demo", "totp", "someone@example.com", env="development")
     )

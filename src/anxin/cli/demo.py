@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from anxin.cli.context import CliError, console, open_database, settings
-from anxin.demo import holders
+from anxin.demo import holders, staff
 from anxin.demo.seed import seed_demo
 from anxin.kit.clock import SystemClock
 from anxin.kit.unit_of_work import UnitOfWork
@@ -39,11 +39,24 @@ def seed() -> None:
             f"({format_amount(row.money, 2, 'CNY')}, {row.points} points)",
             highlight=False, soft_wrap=True,
         )  # fmt: skip
+    for member in result.staff:
+        console.print(
+            f"  {member.name} ({member.role}, console): {member.email} / password "
+            f"{member.password}", highlight=False, soft_wrap=True,
+        )  # fmt: skip
     console.print(
-        "Demo holders sign in with a second factor: `anxin demo totp <email>` prints the "
-        "code their authenticator app shows now.",
+        "Demo holders and staff sign in with a second factor: `anxin demo totp <email>` "
+        "prints the code their authenticator app shows now.",
         highlight=False,
     )
+    site = f"http://{config.host}:{config.port}"
+    console.print(f"wallet {site}/  agent console {site}/console  status {site}/status",
+                  highlight=False)  # fmt: skip
+    if result.payment_request is not None:
+        console.print(
+            f"a payment request from {result.merchant} waits for 张明 at "
+            f"{site}/pay/{result.payment_request}", highlight=False, soft_wrap=True,
+        )  # fmt: skip
     console.print(
         f"merchant {result.merchant}: API key in {result.merchant_key_file}", highlight=False
     )
@@ -52,15 +65,18 @@ def seed() -> None:
 
 @app.command("totp")
 def totp_code(
-    email: Annotated[str, typer.Argument(help="A demo holder's email, e.g. zhang@example.com")],
+    email: Annotated[
+        str, typer.Argument(help="A demo holder's or staff member's email, e.g. zhang@example.com")
+    ],
 ) -> None:
-    """Print the code a demo holder's authenticator app shows now (development only)."""
+    """Print the code a demo holder's or staff member's authenticator app shows now
+    (development only)."""
     _development()
     keys = KeyService(resolve_keyring(settings()))
     with open_database() as database, UnitOfWork(database, write=False) as uow:
         code = holders.current_code(uow.session, keys.vault(), email.strip().lower(),
                                     SystemClock().now())  # fmt: skip
     if code is None:
-        known = ", ".join(sorted(holders.EMAILS))
-        raise CliError(f"{email} is not a demo holder (run `anxin demo seed`; demo: {known})")
+        known = ", ".join(sorted(holders.EMAILS | staff.EMAILS))
+        raise CliError(f"{email} is not a demo account (run `anxin demo seed`; demo: {known})")
     console.print(code, highlight=False)

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from anxin.demo import staff
 from anxin.identity import contacts, recovery, sessions, stepup, totp
 from anxin.identity.passwords import PasswordHasher, check_new_password, context_words
 from anxin.models import User
@@ -62,8 +63,8 @@ class DemoHolder:
 
 
 def find(session: Session, vault: Vault, email: str) -> User | None:
-    """The demo holder signed up with ``email``, if the demo made one."""
-    if email not in EMAILS:
+    """The demo holder (or demo staff member) with ``email``, if the demo made one."""
+    if email not in EMAILS | staff.EMAILS:
         return None
     row = contacts.find_contact(session, vault, contacts.parse_contact("email", email))
     return session.get(User, row.user_id) if row is not None else None
@@ -116,7 +117,8 @@ def stepped(
 
 
 def current_code(session: Session, vault: Vault, email: str, now: datetime) -> str | None:
-    """The code a demo holder's authenticator app would show now (None: no such holder)."""
+    """The code a demo holder's (or staff member's) authenticator app would show now
+    (None: no such person)."""
     user = find(session, vault, email)
     factor = totp.active_factor(session, user.id) if user is not None else None
     if user is None or factor is None:

@@ -3,7 +3,9 @@
 Everything goes through the same services as real traffic: two holders signed up with
 encrypted personal data, cards linked with a second factor, top-ups through the simulated
 bank, a merchant, a payment with its fee and points, a partial refund, a signed mandate, a
-transfer between the holders, the fee schedule, a waiver and the points rule.
+transfer between the holders, the fee schedule, a waiver and the points rule; for the console
+and the status page, two staff members, two complaints, a payment request waiting for a
+holder and a past incident.
 
 The top-ups need the bank, which is another system: their orders are committed before it
 is asked, as in a real top-up, so the seed runs in three units of work. The demo counts as
@@ -13,6 +15,7 @@ reported, not patched over.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,15 +25,17 @@ from sqlalchemy.orm import Session
 
 from anxin.apikeys.service import create_key
 from anxin.care.sla_policies import ensure_defaults as ensure_sla_defaults
-from anxin.demo import holders
+from anxin.demo import holders, staff
+from anxin.demo.desk import tell_desk
 from anxin.demo.holders import PEOPLE, DemoHolder, Person
+from anxin.demo.staff import STAFF, Member
 from anxin.demo.story import CURRENCY, MERCHANT, tell
 from anxin.kit.clock import Clock
 from anxin.kit.db import Database
 from anxin.kit.errors import Conflict
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger.service import balance_of
-from anxin.models import FundingSource, Merchant
+from anxin.models import FundingSource, Merchant, PaymentIntent
 from anxin.privacy.keys import KeyService
 from anxin.settings import Settings
 from anxin.wallet import accounts, points, settlement, sources, topup
@@ -39,6 +44,7 @@ from anxin.wallet.funding import SimulatedBankRail
 
 OPERATOR_KEY_FILE = "demo-api-key.txt"
 MERCHANT_KEY_FILE = "demo-merchant-key.txt"
+DEMO_REQUEST_REFERENCE = "demo-order-1002"
 
 
 class DemoIncomplete(Conflict):
@@ -59,6 +65,8 @@ class DemoSeed:
     people: tuple[Person, ...]
     merchant: str
     balances: list[Balance]
+    staff: tuple[Member, ...]
+    payment_request: uuid.UUID | None  # the one waiting for 张明, while it is valid
     operator_key_file: Path
     merchant_key_file: Path
 
@@ -82,6 +90,16 @@ def _balances(database: Database, keys: KeyService) -> list[Balance]:
                 Balance(person, money, points.balance(uow.session, user.id) if user else 0)
             )
     return found
+
+
+def _waiting_request(database: Database, clock: Clock) -> uuid.UUID | None:
+    with UnitOfWork(database, write=False) as uow:
+        found = uow.session.scalars(
+            select(PaymentIntent).where(PaymentIntent.reference == DEMO_REQUEST_REFERENCE)
+        ).first()
+        if found is None or found.status != "requires_confirmation":
+            return None
+        return found.id if found.expires_at > clock.now() else None
 
 
 def _link_card(
@@ -148,13 +166,28 @@ def seed_demo(
         zhang, alice = _holders_and_topups(database, keys, settings, clock,
                                            SimulatedBankRail(database))  # fmt: skip
         with UnitOfWork(database) as uow:
-            story = tell(uow.session, vault, zhang, alice, clock.now())
+            now = clock.now()
+            story = tell(uow.session, vault, zhang, alice, now)
+            agent, approver = (staff.create(uow.session, vault, settings, member, now)
+                               for member in STAFF)  # fmt: skip
+            tell_desk(
+                uow.session,
+                vault,
+                zhang,
+                alice,
+                story.merchant,
+                agent,
+                approver,
+                now,
+                request_reference=DEMO_REQUEST_REFERENCE,
+            )
             operator = create_key(uow.session, name="demo", scopes=["ledger"], now=clock.now())
             uow.commit()
         _write_secret(operator_file, operator.plaintext)
         _write_secret(merchant_file, story.merchant_key)
     return DemoSeed(
         created=present is None, people=PEOPLE, merchant=MERCHANT,
-        balances=_balances(database, keys), operator_key_file=operator_file,
+        balances=_balances(database, keys), staff=STAFF,
+        payment_request=_waiting_request(database, clock), operator_key_file=operator_file,
         merchant_key_file=merchant_file,
     )  # fmt: skip

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from anxin.demo.holders import DemoHolder, stepped
 from anxin.identity import sessions
+from anxin.models import Merchant
 from anxin.privacy.vault import Vault
 from anxin.wallet import mandates, merchants, p2p, payments, refunds
 
@@ -21,6 +22,7 @@ CURRENCY = "CNY"
 
 @dataclass(frozen=True)
 class Story:
+    merchant: Merchant
     merchant_key: str
     webhook_secret: str
     payment_amount: int
@@ -80,4 +82,4 @@ def tell(
 
     for holder in (zhang, alice):  # the seed's sessions are not anyone's to use
         sessions.revoke_all(session, holder.user_id, now)
-    return Story(made.api_key, made.webhook_secret, intent.amount, shown.fee, refunded.amount)
+    return Story(shop, made.api_key, made.webhook_secret, intent.amount, shown.fee, refunded.amount)
