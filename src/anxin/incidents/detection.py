@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
@@ -251,20 +252,34 @@ class DetectionRuntime:
                 report.groups_opened += 1
             report.members_added += _add_members(session, group, collective, now)
             group.distinct_holders = len(collective.holders)
-            group.evidence = _evidence(collective)
+            group.evidence = _evidence(collective, self._detector, group.evidence)
             incident = open_from_group(session, group, now)
             if incident.reference not in report.incidents:
                 report.incidents.append(incident.reference)
             self._persisted[collective.number] = (group.id, len(collective.member_ids))
 
 
-def _evidence(collective: CollectiveComplaint) -> dict[str, object]:
-    return {
+def _evidence(
+    collective: CollectiveComplaint, detector: Detector | None = None,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """What the console shows of a burst. ``baseline_per_hour``: the complaints per hour
+    the detector expected of the burst's first group when it raised it (kept from the
+    first pass, so a growing burst does not move its own baseline); rows stored before it
+    was recorded have none."""
+    evidence: dict[str, Any] = {
         "keys": ["=".join((k[0], ",".join(k[1:]))) for k in collective.keys],
         "complaints": len(collective.member_ids),
         "holders": len(collective.holders),
         "categories": dict(collective.categories),
     }
+    if previous and "baseline_per_hour" in previous:
+        evidence["baseline_per_hour"] = previous["baseline_per_hour"]
+    elif detector is not None:
+        # The detector's own expected rate (group share x weekly profile + prior).
+        rate = detector._rate(collective.keys[0], collective.detected_at.timestamp())
+        evidence["baseline_per_hour"] = round(rate, 6)
+    return evidence
 
 
 def _stored_group(session: Session, collective: CollectiveComplaint) -> CollectiveGroup | None:
