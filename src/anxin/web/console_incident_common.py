@@ -27,6 +27,13 @@ STATUSES = (
     N_("investigating"), N_("identified"), N_("monitoring"), N_("resolved"), N_("reviewed"),
 )  # fmt: skip
 SEVERITY_WORDS = (N_("minor"), N_("major"), N_("critical"))
+# The incident services' refusals, shown by their translated title in Chinese.
+ERRORS = (
+    N_("No such incident"), N_("The incident request is not valid"),
+    N_("The incident cannot move to that status from its current one"),
+    N_("The affected-holders query is not valid"), N_("Your role cannot manage incidents"),
+    N_("Everyone affected has already been told"),
+)  # fmt: skip
 
 
 class IncidentsClosed(ConsoleClosed):
