@@ -1,13 +1,14 @@
-"""The agent console (permission ``care:work``): the queues by category and language with
-their SLA due times, and a ticket with the holder masked, public replies (typed or from a
-macro), internal notes and resolving. The pages call the care services as the staff API
-does (``anxin.care.staff_endpoints``); opening a ticket is recorded in the holder's
-access log, as there."""
+"""The agent console (permission ``care:work``): the queues by category, language and
+assignee with their SLA due times, and a ticket with the holder masked, public replies
+(typed or from a macro), internal notes and resolving. The pages call the care services as
+the staff API does (``anxin.care.staff_endpoints``); opening a ticket is recorded in the
+holder's access log, as there. Revealing for a purpose (console_reveal), linked transfers,
+merging and assignment (console_ticket_actions) are their own modules, included here."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -15,23 +16,32 @@ from fastapi.responses import HTMLResponse, Response
 
 from anxin.api.deps import ContainerDep, WriteUoW
 from anxin.care import macros, queues, states, views
-from anxin.care.errors import MacroNotFound, TicketNotFound
-from anxin.care.tickets import add_message, get_ticket
+from anxin.care.errors import MacroNotFound
+from anxin.care.tickets import add_message
 from anxin.kit.errors import AnxinError
 from anxin.kit.unit_of_work import UnitOfWork
-from anxin.models.care import CATEGORIES, Ticket
-from anxin.wallet.accounts import BUSINESS_TZ
+from anxin.models.care import CATEGORIES
+from anxin.web import console_reveal, console_ticket_actions
 from anxin.web.account_pages import CheckedForm
-from anxin.web.care_pages import category_label
-from anxin.web.console_auth import Staff, require_staff
+from anxin.web.console_auth import require_staff
+from anxin.web.console_common import (
+    LANGUAGES,
+    NEAR_BREACH,
+    SLA_LABELS,
+    base,
+    find_ticket,
+    missing,
+    sla_state,
+    ticket_page,
+    workers,
+)
 from anxin.web.pages import explain, locale_of, see_other, show
 from anxin.web.words import N_
 
+__all__ = ["LANGUAGES", "NEAR_BREACH", "SLA_LABELS", "router", "sla_state"]
+
 router = APIRouter(include_in_schema=False)
-LANGUAGES = ("zh", "en")
 Body = Annotated[str, Form(max_length=20_000)]
-# A due time this close is shown as near breach (amber) rather than on track.
-NEAR_BREACH = timedelta(hours=1)
 SLA_WORDS = (N_("breached"), N_("near breach"), N_("on track"), N_("paused"))
 CLOCKS = (N_("first_response"), N_("next_response"), N_("resolution"))
 VISIBILITY = (N_("internal"), N_("public"), N_("customer"))
@@ -40,30 +50,7 @@ PRIORITIES = (N_("low"), N_("normal"), N_("high"), N_("urgent"))
 CHANNELS = (
     N_("app"), N_("email"), N_("web_form"), N_("chat"), N_("phone"), N_("social"),
 )  # fmt: skip
-
-
-def sla_state(due_at: datetime | None, now: datetime) -> str:
-    """The CSS class of a due time: ``sla-breached``, ``sla-near``, ``sla-ok`` or
-    ``sla-paused`` (no running clock: waiting for the customer)."""
-    if due_at is None:
-        return "sla-paused"
-    if due_at <= now:
-        return "sla-breached"
-    return "sla-near" if due_at - now <= NEAR_BREACH else "sla-ok"
-
-
-SLA_LABELS = {
-    "sla-breached": "breached", "sla-near": "near breach", "sla-ok": "on track",
-    "sla-paused": "paused",
-}  # fmt: skip
-
-
-def _base(request: Request, staff: Staff) -> dict[str, Any]:
-    locale = locale_of(request)
-    return {
-        "tz": BUSINESS_TZ, "staff": staff, "label": lambda c: category_label(c, locale),
-        "sla": lambda due: sla_state(due, staff.now), "sla_labels": SLA_LABELS,
-    }  # fmt: skip
+ASSIGNED = ("me", "unassigned")
 
 
 @router.get("/console", response_class=HTMLResponse)
@@ -71,60 +58,40 @@ def queue_page(
     request: Request, container: ContainerDep, uow: WriteUoW,
     category: Annotated[str, Query(max_length=40)] = "",
     language: Annotated[str, Query(max_length=4)] = "",
+    assigned: Annotated[str, Query(max_length=12)] = "",
 ) -> HTMLResponse:  # fmt: skip
     staff = require_staff(request, container, uow)
     chosen_category = category if category in CATEGORIES else None
     chosen_language = language if language in LANGUAGES else None
-    items = queues.queue(uow.session, category=chosen_category, language=chosen_language,
-                         limit=100)  # fmt: skip
+    chosen_assigned = assigned if assigned in ASSIGNED else ""
+    items = queues.queue(
+        uow.session, category=chosen_category, language=chosen_language,
+        assignee_id=staff.user.id if chosen_assigned == "me" else None,
+        unassigned=chosen_assigned == "unassigned", limit=100,
+    )  # fmt: skip
+    names = {u.id: u.pseudonym or "staff" for u in workers(uow.session)}
     context = {
-        **_base(request, staff), "counts": queues.counts(uow.session),
+        **base(request, staff), "counts": queues.counts(uow.session),
         "items": [(views.queue_item(uow.session, staff.vault, i.ticket, i.due_at))
                   for i in items],
-        "categories": CATEGORIES, "languages": LANGUAGES,
-        "f": {"category": chosen_category or "", "language": chosen_language or ""},
+        "categories": CATEGORIES, "languages": LANGUAGES, "names": names,
+        "f": {"category": chosen_category or "", "language": chosen_language or "",
+              "assigned": chosen_assigned},
     }  # fmt: skip
     return show(request, container, "console/queue.html", context)
 
 
-def _ticket(uow: UnitOfWork, ticket_id: str, *, for_update: bool = False) -> Ticket | None:
-    try:
-        return get_ticket(uow.session, uuid.UUID(ticket_id), for_update=for_update)
-    except (ValueError, TicketNotFound):
-        return None
-
-
-def _ticket_page(
-    request: Request, container: ContainerDep, uow: UnitOfWork, staff: Staff, ticket: Ticket,
-    **extra: Any,
-) -> HTMLResponse:  # fmt: skip
-    status = extra.pop("status_code", 200)
-    view = views.staff_ticket(uow.session, staff.vault, ticket, staff=staff.user, now=staff.now)
-    uow.commit()  # the access-log line for the holder
-    context = {
-        **_base(request, staff), "t": view,
-        "macros": macros.listing(uow.session, language=ticket.language,
-                                 category=ticket.category),
-        "done": request.query_params.get("done"), **extra,
-    }  # fmt: skip
-    return show(request, container, "console/ticket.html", context, status_code=status)
-
-
-def _missing(request: Request, container: ContainerDep, staff: Staff) -> HTMLResponse:
-    return show(request, container, "console/missing.html", {"staff": staff}, status_code=404)
-
-
 @router.get("/console/tickets/{ticket_id}", response_class=HTMLResponse)
-def ticket_page(
+def ticket_view(
     ticket_id: str, request: Request, container: ContainerDep, uow: WriteUoW,
     macro: Annotated[str, Query(max_length=36)] = "",
 ) -> HTMLResponse:  # fmt: skip
     """The ticket; ``?macro=`` fills the reply box with that macro for this ticket, to read
     and edit before sending (the picker works without scripts)."""
     staff = require_staff(request, container, uow)
-    ticket = _ticket(uow, ticket_id)
+    ticket = find_ticket(uow, ticket_id)
     if ticket is None:
-        return _missing(request, container, staff)
+        return missing(request, container, staff)
     extra: dict[str, Any] = {}
     if macro:
         try:
@@ -134,7 +101,7 @@ def ticket_page(
             extra["macro_id"] = macro
         except (ValueError, MacroNotFound):
             extra["reply_error"] = explain(MacroNotFound(), locale_of(request))
-    return _ticket_page(request, container, uow, staff, ticket, **extra)
+    return ticket_page(request, container, uow, staff, ticket, **extra)
 
 
 def _act(
@@ -142,9 +109,9 @@ def _act(
     text: str, status: str = "",
 ) -> Response:  # fmt: skip
     staff = require_staff(request, container, uow)
-    ticket = _ticket(uow, ticket_id, for_update=True)
+    ticket = find_ticket(uow, ticket_id, for_update=True)
     if ticket is None:
-        return _missing(request, container, staff)
+        return missing(request, container, staff)
     window = timedelta(days=container.settings.care_reopen_days)
     try:
         if action == "note":
@@ -162,10 +129,10 @@ def _act(
         uow.commit()
     except AnxinError as error:
         uow.session.rollback()
-        fresh = _ticket(uow, ticket_id)
+        fresh = find_ticket(uow, ticket_id)
         assert fresh is not None
         field = "note" if action == "note" else "reply"
-        return _ticket_page(request, container, uow, staff, fresh, **{
+        return ticket_page(request, container, uow, staff, fresh, **{
             field: text, f"{field}_error": explain(error, locale_of(request)),
             "status_code": error.status,
         })  # fmt: skip
@@ -192,3 +159,7 @@ def note(ticket_id: str, request: Request, container: ContainerDep, uow: WriteUo
              dependencies=[CheckedForm])  # fmt: skip
 def resolve(ticket_id: str, request: Request, container: ContainerDep, uow: WriteUoW) -> Response:
     return _act(request, container, uow, ticket_id, "resolved", "")
+
+
+router.include_router(console_ticket_actions.router)
+router.include_router(console_reveal.router)
