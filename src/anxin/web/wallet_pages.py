@@ -20,7 +20,7 @@ from anxin.wallet import accounts, freeze, freeze_endpoints, points, settlement,
 from anxin.wallet.api_deps import funding_provider
 from anxin.wallet.idempotency import claim, remember, step_up_kept
 from anxin.wallet.topup import start_topup
-from anxin.web import guard, stepup_flow
+from anxin.web import appeal_pages, guard, stepup_flow
 from anxin.web.account_pages import CheckedForm
 from anxin.web.guard import Holder
 from anxin.web.pages import explain, locale_of, parse_amount, see_other, show
@@ -46,10 +46,12 @@ def dashboard(request: Request, container: ContainerDep, uow: WriteUoW) -> HTMLR
     holder = guard.require_holder(request, container, uow)
     session, user = uow.session, holder.user
     recent = statements.statement(session, user.id, "CNY", statements.Filters(), limit=5).lines
+    frozen = freeze.active_freezes(session, user.id)
     context = {
         "balances": _balances(uow, holder), "points": points.balance(session, user.id),
-        "freezes": [freeze_endpoints.notice(f, user.locale)
-                    for f in freeze.active_freezes(session, user.id)],
+        "freezes": [freeze_endpoints.notice(f, user.locale) for f in frozen],
+        "appeals": {str(f.id): appeal_pages.appeal_status(session, holder.vault, f)
+                    for f in frozen},
         "recent": recent, "scale": get_asset(session, "CNY").scale, "tz": accounts.BUSINESS_TZ,
         "has_factor": factors.has_second_factor(session, user.id),
         "done": request.query_params.get("done"),
