@@ -7,7 +7,8 @@ session and device cookies.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import json
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,6 +17,7 @@ from anxin.api.deps import ContainerDep, WriteUoW
 from anxin.identity import contacts as book
 from anxin.identity import factors, service, sessions, totp
 from anxin.identity.deps import IdentityDep, WrongAudience, client_of, guarded
+from anxin.identity.passkeys import PasskeyRejected
 from anxin.identity.passwords import check_new_password, context_words
 from anxin.kit.errors import AnxinError
 from anxin.web import guard, i18n
@@ -49,7 +51,7 @@ def _kind(identifier: str) -> Literal["phone", "email"]:
 
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request, container: ContainerDep) -> HTMLResponse:
-    return show(request, container, "sign_in.html")
+    return show(request, container, "sign_in.html", {"done": request.query_params.get("done")})
 
 
 @router.post("/sign-in", response_class=HTMLResponse, dependencies=[CheckedForm])
@@ -76,7 +78,7 @@ def sign_in(
         return show(request, container, "sign_in.html", context, status_code=error.status)
     if outcome.status != "signed_in":
         second = {"pending_token": outcome.pending_token, "methods": outcome.methods}
-        return show(request, container, "second_factor.html", second)
+        return show(request, container, "second_factor.html", second)  # no holder yet
     return guard.signed_in(
         see_other("/wallet"), outcome, container.settings.session_lifetime_seconds
     )
@@ -85,26 +87,46 @@ def sign_in(
 @router.post("/sign-in/second-factor", response_class=HTMLResponse, dependencies=[CheckedForm])
 def sign_in_second_factor(
     request: Request, container: ContainerDep, uow: WriteUoW, rt: IdentityDep,
-    pending_token: Annotated[str, Form(max_length=200)], code: Annotated[str, Form(max_length=32)],
-    method: Annotated[str, Form(pattern="^(totp|recovery_code)$")] = "totp",
+    pending_token: Annotated[str, Form(max_length=200)],
+    code: Annotated[str, Form(max_length=32)] = "",
+    method: Annotated[str, Form(pattern="^(totp|recovery_code|passkey)$")] = "totp",
+    methods: Annotated[str, Form(max_length=100)] = "totp",
+    passkey_challenge: Annotated[str, Form(max_length=64)] = "",
+    credential: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:  # fmt: skip
+    """The authenticator's code, a recovery code (the phone is lost) or a passkey."""
     client = client_of(request)
     try:
+        proof: dict[str, Any] = {"code": code.strip()}
+        if method == factors.PASSKEY:
+            proof = {"challenge_id": passkey_challenge, "credential": passkey_json(credential)}
         rt.throttle.check("code-check:address", client.address)
         with guarded(uow, rt, client):
             outcome = service.signin_second_factor(
                 uow.session, container.keys.vault(), rt, pending_token=pending_token,
-                method=method, proof={"code": code.strip()}, client=client,
-                now=container.clock.now(),
+                method=method, proof=proof, client=client, now=container.clock.now(),
             )  # fmt: skip
         _holders_only(outcome)
         uow.commit()
     except AnxinError as error:
-        context = {"error": explain(error, locale_of(request)), "pending_token": pending_token}
+        context = {"error": explain(error, locale_of(request)), "pending_token": pending_token,
+                   "methods": [m for m in methods.split(",") if m in factors.METHODS],
+                   "tried": method}  # fmt: skip
         return show(request, container, "second_factor.html", context, status_code=error.status)
     return guard.signed_in(
         see_other("/wallet"), outcome, container.settings.session_lifetime_seconds
     )
+
+
+def passkey_json(text: str) -> dict[str, Any]:
+    """The browser's answer to ``navigator.credentials`` as posted by static/passkey.js."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        raise PasskeyRejected("the browser sent no passkey answer; try again")
+    return found
 
 
 @router.post("/sign-out", dependencies=[CheckedForm])
