@@ -271,3 +271,14 @@ def test_chinese(world: World, tab: Tab, ready_staff: Callable[[str], Person]) -
     page = web.get(base(world))
     assert page.status_code == 200 and 'lang="zh-CN"' in page.text
     assert "新方案" in page.text
+
+
+def test_refund_only_the_named_debits(
+    world: World, tab: Tab, ready_staff: Callable[[str], Person]
+) -> None:
+    web = tab(ready_staff("senior_agent"))
+    first = world.debits[world.holders[0].id]
+    shown = preview(web, world, note="one of them", refund="on", refund_only=f"{first}\n")
+    assert 'data-items="1"' in shown.text  # type: ignore[attr-defined]
+    bad = preview(web, world, note="x", refund="on", refund_only="not-an-id")
+    assert bad.status_code == 422  # type: ignore[attr-defined]

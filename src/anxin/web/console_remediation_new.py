@@ -48,6 +48,7 @@ class PlanForm(BaseModel):
 
     note: str = Field(default="", max_length=500)
     refund: bool = False
+    refund_only: str = Field(default="", max_length=40_000)
     goodwill_amount: str = Field(default="", max_length=40)
     goodwill_asset: str = Field(default="CNY", max_length=16)
     waiver_days: str = Field(default="", max_length=10)
@@ -72,6 +73,13 @@ def spec_of(uow: UnitOfWork, v: PlanForm) -> RemediationSpec:
     data: dict[str, Any] = {"note": v.note.strip()}
     if v.refund:
         data["refund"] = {}
+        only = v.refund_only.replace(",", " ").split()
+        if only:
+            try:
+                data["refund"]["transfer_ids"] = [str(uuid.UUID(t)) for t in only]
+            except ValueError as error:
+                raise InvalidRemediation("name debits by their transaction ids",
+                                         field="refund_only") from error  # fmt: skip
     if v.goodwill_amount.strip():
         asset = v.goodwill_asset if v.goodwill_asset in GOODWILL_ASSETS else "CNY"
         minor = parse_amount(v.goodwill_amount, get_asset(uow.session, asset).scale)
