@@ -128,6 +128,8 @@ def test_the_incident_page_has_its_forms(burst: Story, manager: Person, tab: Tab
                    'remediation"', "data-arrivals=", f'value="{burst.shop.id}"'):  # fmt: skip
         assert needle in page.text, needle
     assert "/console/tickets/" in page.text  # linked complaints
+    chinese = web.get(f"/console/incidents/{burst.incident['id']}?lang=zh_CN")
+    assert chinese.status_code == 200 and "时间线" in chinese.text and "受影响用户" in chinese.text
     assert 'data-event="detected"' in page.text  # the timeline
     report = web.get(f"/console/incidents/{burst.incident['id']}/report")
     assert report.status_code == 200 and burst.incident["reference"] in report.text

@@ -95,8 +95,8 @@ def affected_defaults(incident: Incident, groups: list[CollectiveGroup],
 
 
 def announce_template(incident: Incident, chosen: str) -> str:
-    """The update template the editor starts from: the one asked for, else the status
-    after the incident's current one (announcing progress), else its own."""
+    """The update template the editor starts from: the one asked for, else the incident's
+    own status (``resolved`` once reviewed)."""
     if chosen in TEMPLATE_STATUSES:
         return chosen
     index = INCIDENT_STATUSES.index(incident.status)
