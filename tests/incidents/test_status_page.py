@@ -40,8 +40,12 @@ def test_status_page_shows_announced_incidents_in_both_languages(
     empty = client.get("/status?lang=en")
     assert empty.status_code == 200
     assert "All systems operational" in empty.text
-    assert "script" not in empty.headers["content-security-policy"]
-    assert "<script" not in empty.text
+    # The web pages' policy: scripts from this site only, no inline script or handler.
+    csp = empty.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert not re.search(r"<script(?![^>]*\bsrc=)", empty.text)
+    assert not re.search(r"\son[a-z]+=", empty.text) and not re.search(r"\sstyle=", empty.text)
+    assert 'rel="alternate" type="application/atom+xml"' in empty.text
 
     incident = _open(client, manager)
     # Not announced yet: the page still shows nothing of it.
@@ -49,18 +53,20 @@ def test_status_page_shows_announced_incidents_in_both_languages(
 
     _publish(client, manager, incident["id"], template="investigating",
              details={"en": "Refunds will follow.", "zh": "退款将随后处理。"})  # fmt: skip
+    # As on every page, ?lang= is remembered in a cookie; a new visitor's browser decides.
+    client.cookies.delete("anxin_lang")
     english = client.get("/status", headers={"Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"})
     assert english.headers["content-language"] == "en"
     assert "Partial outage" in english.text
     assert "Investigating: Shop Alpha charged twice" in english.text
     assert "Refunds will follow." in english.text
     chinese = client.get("/status", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
-    assert chinese.headers["content-language"] == "zh"
+    assert chinese.headers["content-language"] == "zh-CN"
     assert "正在调查" in chinese.text and "退款将随后处理。" in chinese.text
     assert "北京时间" in chinese.text
     assert (
         client.get("/status?lang=zh", headers={"Accept-Language": "en"}).headers["content-language"]
-        == "zh"
+        == "zh-CN"
     )
 
     # The template's status moves the incident; resolved moves it to the history.
@@ -71,7 +77,11 @@ def test_status_page_shows_announced_incidents_in_both_languages(
     page = client.get("/status?lang=en").text
     assert "All systems operational" in page
     assert "Past incidents" in page and "Resolved: Shop Alpha charged twice" in page
-    assert client.get("/status/status.css").headers["content-type"].startswith("text/css")
+    assert client.get("/static/status.css").headers["content-type"].startswith("text/css")
+    # Its own page keeps the whole history, newest update first.
+    one = client.get(f"/status/incidents/{incident['reference']}?lang=en").text
+    assert one.index("Resolved: Shop Alpha") < one.index("Refunds will follow.")
+    assert client.get("/status/incidents/INC-0000-0000").status_code == 404
 
 
 def test_everything_shown_is_escaped(client: TestClient, manager: Person) -> None:
@@ -80,9 +90,12 @@ def test_everything_shown_is_escaped(client: TestClient, manager: Person) -> Non
         "en": {"title": "<b>bold</b>", "body": "<img src=x onerror=alert(1)>"},
         "zh": {"title": "<i>中</i>", "body": "<iframe>"},
     }, status="investigating")  # fmt: skip
-    page = client.get("/status?lang=en").text
-    assert "<img" not in page and "<b>bold" not in page and "<script>alert" not in page
-    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    for path in ("/status?lang=en", f"/status/incidents/{incident['reference']}?lang=en"):
+        page = client.get(path).text
+        assert "<img" not in page and "<b>bold" not in page and "<script>alert" not in page
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page and "&lt;b&gt;bold" in page
+    chinese = client.get("/status?lang=zh").text
+    assert "<iframe>" not in chinese and "&lt;iframe&gt;" in chinese and "&lt;i&gt;中" in chinese
     feed = client.get("/status/feed.atom?lang=en")
     ElementTree.fromstring(feed.content)  # well-formed despite the markup in the texts
 
@@ -134,14 +147,20 @@ def test_subscribers_confirm_get_updates_and_leave(
     bad = client.post("/v1/status/subscriptions", json={"email": "not-an-address"})
     assert bad.status_code == 422
     deliver()
-    confirm = _link(mailbox, address, "/v1/status/subscriptions/confirm")
+    confirm = _link(mailbox, address, "/status/subscriptions/confirm")
+    # Links in emails sent before the pages moved lead to the same page.
+    old = client.get(f"/v1{confirm}".replace("token=", "token=x"), follow_redirects=False)
+    assert old.status_code == 307 and old.headers["location"].startswith(
+        "/status/subscriptions/confirm?token=x"
+    )
 
     incident = _open(client, manager)
     _publish(client, manager, incident["id"], template="investigating")
     deliver()
     # Not confirmed yet: the last email it got is still the confirm request.
     assert "/confirm?" in (mailbox.last_to(address) or mailbox.sent[0]).body
-    assert client.get(confirm).status_code == 200
+    confirmed = client.get(confirm, headers={"Accept-Language": "en"})
+    assert confirmed.status_code == 200 and "Your subscription is confirmed" in confirmed.text
     assert client.get(confirm).status_code == 404  # a confirm link works once
 
     _publish(client, manager, incident["id"], template="identified")
@@ -149,8 +168,10 @@ def test_subscribers_confirm_get_updates_and_leave(
     update = mailbox.last_to(address)
     assert update is not None and update.subject is not None
     assert update.subject.startswith(f"[{incident['reference']}] Identified")
-    unsubscribe = _link(mailbox, address, "/v1/status/subscriptions/unsubscribe")
-    assert client.get(unsubscribe).status_code == 200
+    unsubscribe = _link(mailbox, address, "/status/subscriptions/unsubscribe")
+    left = client.get(unsubscribe, headers={"Accept-Language": "en"})
+    assert left.status_code == 200 and "You are unsubscribed" in left.text
+    assert client.get(unsubscribe).status_code == 200  # the link works any number of times
     assert client.get(unsubscribe.replace("sig=", "sig=0")[:-1]).status_code == 404
     _publish(client, manager, incident["id"], template="monitoring")
     deliver()
@@ -179,9 +200,25 @@ def _tables_holding(container: Container, value: str) -> list[str]:
 def test_the_page_form_subscribes_without_scripts(
     client: TestClient, mailbox: FakeEmailSender, deliver: Callable[[], DeliveryReport]
 ) -> None:
-    page = client.get("/status?lang=zh").text
+    # https, for the __Host- CSRF cookie, as a browser on the real site.
+    web = TestClient(client.app, base_url="https://testserver")
+    page = web.get("/status?lang=zh").text
     assert 'action="/status/subscribe"' in page
-    answer = client.post("/status/subscribe", data={"email": "读者@example.com", "locale": "zh"})
-    assert answer.status_code == 202 and "确认邮件" in answer.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    # Like every form of the site, it needs the page's token.
+    for data in ({"email": "x@example.com"}, {"email": "x@example.com", "csrf_token": "forged"}):
+        assert web.post("/status/subscribe", data=data).status_code == 403
+    answer = web.post("/status/subscribe", data={"email": "读者@example.com",
+                                                 "csrf_token": token.group(1)},
+                      follow_redirects=False)  # fmt: skip
+    assert answer.status_code == 303
+    shown = web.get(answer.headers["location"])
+    assert "确认邮件" in shown.text and 'role="status"' in shown.text
+    bad = web.post("/status/subscribe", data={"email": "<b>not-an-address</b>",
+                                              "csrf_token": token.group(1)})  # fmt: skip
+    assert bad.status_code == 422 and 'role="alert"' in bad.text
+    assert "<b>not-an-address" not in bad.text and "&lt;b&gt;not-an-address" in bad.text
     deliver()
-    assert any("/v1/status/subscriptions/confirm?token=" in m.body for m in mailbox.sent)
+    assert any("/status/subscriptions/confirm?token=" in m.body for m in mailbox.sent)
+    assert all(m.recipient != "x@example.com" for m in mailbox.sent)

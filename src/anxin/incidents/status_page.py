@@ -1,9 +1,8 @@
-"""The public status page (HTML, Jinja2) and its Atom feed, in Chinese and English.
+"""What the public status page shows (the pages are ``anxin.web.status_pages``) and its
+Atom feed, in Chinese and English.
 
 Only incidents staff announced appear (an incident without a published update is internal);
-open ones with all their updates, then the history of the last ``HISTORY_DAYS``. Templates
-autoescape everything; the page has no scripts and takes its styles from a file, so a
-strict Content-Security-Policy holds.
+open ones with all their updates, then the history of the last ``HISTORY_DAYS``.
 """
 
 from __future__ import annotations
@@ -11,12 +10,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
-from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,54 +23,7 @@ from anxin.models.incidents import SEVERITIES, Incident, IncidentUpdate
 
 HISTORY_DAYS = 90
 FEED_ENTRIES = 50
-_BEIJING = ZoneInfo("Asia/Shanghai")
-
-LABELS: dict[str, dict[str, str]] = {
-    "zh": {
-        "page_title": "安心服务状态",
-        "operational": "所有服务运行正常",
-        "minor": "部分服务受到轻微影响",
-        "major": "部分服务中断",
-        "critical": "服务严重中断",
-        "open": "正在处理的问题",
-        "history": "历史事件",
-        "no_history": "近期没有事件。",
-        "subscribe": "通过邮件订阅更新",
-        "email": "邮箱",
-        "send": "订阅",
-        "feed": "Atom 订阅源",
-        "other_language": "English",
-        "investigating": "调查中",
-        "identified": "已找到原因",
-        "monitoring": "观察中",
-        "resolved": "已解决",
-        "reviewed": "已解决",
-        "updated": "更新于",
-        "time_zone": "北京时间",
-    },
-    "en": {
-        "page_title": "Anxin status",
-        "operational": "All systems operational",
-        "minor": "Minor disruption",
-        "major": "Partial outage",
-        "critical": "Major outage",
-        "open": "Current incidents",
-        "history": "Past incidents",
-        "no_history": "No incidents recently.",
-        "subscribe": "Get updates by email",
-        "email": "Email",
-        "send": "Subscribe",
-        "feed": "Atom feed",
-        "other_language": "中文",
-        "investigating": "Investigating",
-        "identified": "Identified",
-        "monitoring": "Monitoring",
-        "resolved": "Resolved",
-        "reviewed": "Resolved",
-        "updated": "Updated",
-        "time_zone": "UTC",
-    },
-}
+FEED_TITLE = {"zh": "安心服务状态", "en": "Anxin status"}
 
 
 def choose_language(query: str | None, accept_language: str | None) -> str:
@@ -112,22 +61,6 @@ class PublicIncident:
     updated_at: datetime
 
 
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("anxin.incidents", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def _local(moment: datetime, lang: str) -> str:
-    if lang == "zh":
-        return moment.astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M")
-    return moment.strftime("%Y-%m-%d %H:%M")
-
-
 def public_incidents(
     session: Session, now: datetime, lang: str
 ) -> tuple[list[PublicIncident], list[PublicIncident]]:
@@ -152,7 +85,7 @@ def public_incidents(
             continue
         shown = [
             {"status": u.status, "title": u.texts[lang]["title"], "body": u.texts[lang]["body"],
-             "at": _local(u.published_at, lang), "iso": u.published_at.isoformat()}
+             "at": u.published_at}
             for u in rows
         ]  # fmt: skip
         item = PublicIncident(
@@ -170,19 +103,17 @@ def overall(current: list[PublicIncident]) -> str:
     return max((i.severity for i in current), key=SEVERITIES.index)
 
 
-def html(session: Session, now: datetime, lang: str) -> str:
+def find(session: Session, now: datetime, lang: str, reference: str) -> PublicIncident | None:
+    """One announced incident by reference (open, or resolved within the history)."""
     current, history = public_incidents(session, now, lang)
-    return _environment().get_template("status.html").render(
-        lang=lang, t=LABELS[lang], other="en" if lang == "zh" else "zh",
-        state=overall(current), current=current, history=history,
-    )  # fmt: skip
+    return next((i for i in current + history if i.reference == reference), None)
 
 
 def atom(session: Session, now: datetime, lang: str, site_url: str) -> bytes:
     """The last ``FEED_ENTRIES`` updates of announced incidents, newest first."""
     feed = FeedGenerator()
     feed.id(f"{site_url}/status?lang={lang}")
-    feed.title(LABELS[lang]["page_title"])
+    feed.title(FEED_TITLE[lang])
     feed.language("zh-CN" if lang == "zh" else "en")
     feed.link(href=f"{site_url}/status?lang={lang}", rel="alternate")
     feed.link(href=f"{site_url}/status/feed.atom?lang={lang}", rel="self")
@@ -200,18 +131,6 @@ def atom(session: Session, now: datetime, lang: str, site_url: str) -> bytes:
         entry.content(update.texts[lang]["body"], type="text")
         entry.published(update.published_at)
         entry.updated(update.published_at)
-        entry.link(href=f"{site_url}/status?lang={lang}#{reference}")
+        entry.link(href=f"{site_url}/status/incidents/{reference}?lang={lang}")
     result: bytes = feed.atom_str(pretty=True)
     return result
-
-
-STYLESHEET = """\
-body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;max-width:46rem;
-margin:2rem auto;padding:0 1rem;color:#1d232a;line-height:1.5}
-.state{padding:1rem;border-radius:.5rem;font-weight:600}
-.state.operational{background:#e6f4ea}.state.minor{background:#fff4d6}
-.state.major{background:#ffe2cc}.state.critical{background:#fddede}
-article{border-top:1px solid #dde;padding:.5rem 0}
-.update{margin:.5rem 0 .5rem 1rem}.when{color:#667;font-size:.9em}
-nav a{margin-right:1rem}
-"""

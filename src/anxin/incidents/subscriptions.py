@@ -83,7 +83,7 @@ def subscribe(
         row.confirmed_at = row.unsubscribed_at = None
     session.flush()
     text = notice("subscribe")[locale]
-    confirm_url = f"{site_url}/v1/status/subscriptions/confirm?token={token}"
+    confirm_url = f"{site_url}/status/subscriptions/confirm?token={token}"
     enqueue(session, vault, user_id=None, channel="email", recipient=address,
             subject=text["title"], body=fill(text["body"], {"confirm_url": confirm_url}),
             now=now)  # fmt: skip
@@ -132,7 +132,7 @@ def send_update(
         footer = fill(notice("update_email_footer")[lang], {
             "status_url": f"{site_url}/status?lang={lang}",
             "unsubscribe_url": (
-                f"{site_url}/v1/status/subscriptions/unsubscribe?id={row.id}"
+                f"{site_url}/status/subscriptions/unsubscribe?id={row.id}"
                 f"&sig={unsubscribe_signature(vault, row.id)}"
             ),
         })  # fmt: skip
