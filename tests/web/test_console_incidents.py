@@ -171,7 +171,11 @@ def test_affected_preview_then_record(burst: Story, manager: Person, tab: Tab) -
     assert "****" in shown.text  # masked holders
     before = web.get(path).text
     assert f'data-count="{COMPLAINERS}"' in before
-    added = post(web, f"{path}/affected", path, **query)
+    # The form's hidden fields carry the checked query back (times to the second).
+    form = shown.text.split('form id="affected-add"', 1)[1].split("</form>", 1)[0]
+    hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form))
+    assert hidden["merchant_id"] == burst.shop.id and hidden["kind"] == "merchant_debits"
+    added = post(web, f"{path}/affected", path, **{k: unescape(v) for k, v in hidden.items()})
     assert added.status_code == 303  # type: ignore[attr-defined]
     assert f'data-count="{holders}"' in web.get(path).text
     bad = web.get(f"{path}/affected", params={**query, "merchant_id": "nope"})

@@ -70,6 +70,17 @@ def definition(typed: dict[str, str]) -> dict[str, Any]:
     return {"kind": kind}
 
 
+def local_input(text: str) -> str:
+    """A time as a ``datetime-local`` field shows it: Beijing time, to the minute."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return text[:16]
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(BUSINESS_TZ)
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
 def masked_holder(session: Session, vault: Vault, holder_id: uuid.UUID) -> str:
     """A holder as the console shows them: ``李*`` and ``137****5525``, never in full."""
     user = session.get(User, holder_id)
@@ -92,6 +103,8 @@ def preview(session: Session, vault: Vault, incident: Incident, typed: dict[str,
         "holders": found.holders, "new_holders": found.new_holders, "items": found.items,
         "totals": [(a, v, get_asset(session, a).scale) for a, v in found.totals.items()],
         "sample": [masked_holder(session, vault, h) for h in list(holders)[:SAMPLE]],
+        # What form#affected-add sends back: the checked query, times to the second.
+        "definition": {k: str(v) for k, v in found.definition.items()},
     }  # fmt: skip
 
 
@@ -116,8 +129,10 @@ def preview_page(
     except AnxinError as error:
         return refused(request, container, uow, staff, incident_id, error, "affected",
                        q_typed=typed)  # fmt: skip
+    shown_typed = {k: local_input(v) if k in ("from", "to", "since") and v else v
+                   for k, v in typed.items()}  # fmt: skip
     return incident_page(request, container, uow, staff, incident, preview=shown,
-                         q_typed=typed)  # fmt: skip
+                         q_typed=shown_typed)  # fmt: skip
 
 
 @router.post("/console/incidents/{incident_id}/affected", response_class=HTMLResponse,
