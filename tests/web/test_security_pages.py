@@ -263,6 +263,7 @@ def test_checkup_shows_state_and_tips(
     assert "You have no second factor" in text and 'href="/security/totp"' in text
     assert "There were 1 failed sign-in attempts recently" in text
     assert "Safari on iPhone" in text and "(this one)" in text and "Failed" in text
+    assert "A new device (Safari on iPhone) signed in on" in text  # not the sign-up's own
     assert "Last changed 0 days ago." in text
     assert 'href="/security/access-log"' in text and "Who at Anxin looked at my data" in text
     assert 'data-testid="passkey-count">0<' in text

@@ -21,6 +21,7 @@ from anxin.identity import contacts as book
 from anxin.identity import factors, sessions
 from anxin.models import Session as AuthSession
 from anxin.models.insider import AuditEntry
+from anxin.wallet.accounts import BUSINESS_TZ
 from anxin.web.guard import Holder
 from anxin.web.words import N_
 
@@ -59,6 +60,7 @@ class SignIn:
     how: list[str]  # methods for a success; the failed step for a failure
     device: str | None
     new_device: bool = False
+    session_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ def _signins(session: Session, user_id: uuid.UUID) -> list[SignIn]:
             found.append(SignIn(
                 r.at, True, [str(m) for m in r.data.get("methods") or []],
                 sessions.device_label(agent) if sid else None, bool(r.data.get("new_device")),
+                str(sid) if sid else None,
             ))  # fmt: skip
         else:
             step = r.data.get("method") or r.data.get("reason") or "password"
@@ -144,9 +147,12 @@ def _tips(state: Checkup, holder: Holder) -> list[Tip]:
     for masked in state.unverified:
         tips.append(Tip(TIPS[4], "/security/contact", N_("Enter the code"), {"contact": masked}))
     recent = holder.now - timedelta(days=NEW_DEVICE_DAYS)
+    mine = str(holder.session.id)
     for s in state.signins:
-        if s.ok and s.new_device and s.at > recent:
-            when = s.at.strftime("%Y-%m-%d")
+        # Not this very session, nor the sign-up's (its device is the account's first).
+        first = "contact_code" in s.how
+        if s.ok and s.new_device and s.at > recent and not first and s.session_id != mine:
+            when = s.at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d")
             tips.append(Tip(TIPS[5], "#sessions", N_("Review sessions"),
                             {"device": s.device or "?", "date": when}))  # fmt: skip
             break
