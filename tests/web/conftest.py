@@ -71,7 +71,15 @@ class Server:
 
 
 @pytest.fixture
-def server(db_url: str, tmp_path: Path, key_file: Path) -> Iterator[Server]:
+def server_env() -> dict[str, str]:
+    """Extra environment for the ``server`` (a test module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def server(
+    db_url: str, tmp_path: Path, key_file: Path, server_env: dict[str, str]
+) -> Iterator[Server]:
     port = _free_port()
     home = tmp_path / "home"
     env = {
@@ -80,6 +88,7 @@ def server(db_url: str, tmp_path: Path, key_file: Path) -> Iterator[Server]:
         "ANXIN_KEY_FILE": str(key_file), "ANXIN_HOST": "127.0.0.1", "ANXIN_PORT": str(port),
         "ANXIN_WEBAUTHN_ORIGIN": f"http://127.0.0.1:{port}", "ANXIN_WEBAUTHN_RP_ID": "127.0.0.1",
         "ANXIN_DELIVERY_INTERVAL_SECONDS": "0.2", "ANXIN_LOG_LEVEL": "warning",
+        **server_env,
     }  # fmt: skip
     log_file = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
