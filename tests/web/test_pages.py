@@ -127,6 +127,15 @@ def test_signed_out_pages_send_to_sign_in(web: TestClient) -> None:
         assert answer.status_code == 303 and answer.headers["location"] == "/sign-in"
 
 
+def test_a_fragment_refreshed_after_sign_out_sends_the_whole_page_to_sign_in(
+    web: TestClient,
+) -> None:
+    # htmx follows a 303 itself and would swap the sign-in form into a part of the page.
+    for path, door in (("/statement", "/sign-in"), ("/console/incidents/live", "/console/sign-in")):
+        answer = web.get(path, headers={"HX-Request": "true"}, follow_redirects=False)
+        assert answer.status_code == 204 and answer.headers["HX-Redirect"] == door
+
+
 # -- CSRF ---------------------------------------------------------------------------------------
 
 

@@ -57,6 +57,10 @@ def install(app: FastAPI) -> None:
     async def sign_in_first(request: Request, error: Exception) -> Response:
         staff = isinstance(error, console_auth.StaffSignInFirst)
         door = "/console/sign-in" if staff else "/sign-in"
+        if request.headers.get("HX-Request") == "true":
+            # A fragment refreshed by htmx after the session ended: send the whole page to
+            # the sign-in, rather than swapping the sign-in form into a part of the page.
+            return Response(status_code=204, headers={"HX-Redirect": door})
         return RedirectResponse(door, status_code=303)
 
     async def refused(request: Request, error: Exception) -> Response:
