@@ -223,6 +223,26 @@ def test_passkeys_listed_and_removed_with_step_up(
     assert "You have no passkey yet." in owner.get("/security/passkeys").text
 
 
+def test_a_passkey_holder_adds_an_authenticator_app_after_step_up(
+    holder: Callable[..., Person], tab: Tab, device: SoftAuthenticator,
+    totp_code: Callable[[str], str],
+) -> None:  # fmt: skip
+    web = tab(holder())
+    assert add_passkey(web, device).status_code == 303
+    step = post(web, "/security/totp", "/security/totp")
+    assert step.status_code == 200 and "add_totp" not in step.text  # the action, translated
+    assert 'data-passkey="get"' in step.text
+    challenge = CHALLENGE.search(step.text).group(1)  # type: ignore[union-attr]
+    found = passkey_options(web, "/security/step-up/passkey-options", "/security/totp")
+    started = post(web, "/security/totp", "/security/totp", challenge_id=challenge,
+                   passkey_challenge=found["challenge_id"],
+                   credential=json.dumps(device.get(found["options"])))  # fmt: skip
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', started.text).group(1)  # type: ignore[union-attr]
+    done = post(web, "/security/totp/confirm", "/security/totp", code=totp_code(secret))
+    assert done.status_code == 303
+    assert "Authenticator app:</strong> on" in web.get("/security").text
+
+
 def test_a_wrong_step_up_code_is_shown_on_the_prompt(
     holder: Callable[..., Person], tab: Tab, enrol_totp: Callable[[Person], str]
 ) -> None:

@@ -15,17 +15,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from anxin.api.deps import ContainerDep, WriteUoW
 from anxin.identity import contacts as book
-from anxin.identity import factors, service, sessions, totp
+from anxin.identity import factors, service, sessions, stepup, totp
 from anxin.identity.deps import IdentityDep, WrongAudience, client_of, guarded
 from anxin.identity.passkeys import PasskeyRejected
 from anxin.identity.passwords import check_new_password, context_words
+from anxin.identity.stepup import StepUpRequired
+from anxin.identity.throttle import InvalidSecondFactor
 from anxin.kit.errors import AnxinError
+from anxin.wallet.idempotency import step_up_kept
 from anxin.web import guard, i18n
 from anxin.web.pages import explain, locale_of, see_other, show
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=320)]
 Secret = Annotated[str, Form(max_length=1024)]
+Short = Annotated[str, Form(max_length=100)]
 
 
 async def _checked(request: Request, container: ContainerDep) -> None:
@@ -214,16 +218,47 @@ def totp_page(request: Request, container: ContainerDep, uow: WriteUoW) -> HTMLR
 
 
 @router.post("/security/totp", response_class=HTMLResponse, dependencies=[CheckedForm])
-def totp_start(request: Request, container: ContainerDep, uow: WriteUoW) -> Response:
+def totp_start(
+    request: Request, container: ContainerDep, uow: WriteUoW, challenge_id: Short = "",
+    code: Short = "", passkey_challenge: Short = "",
+    credential: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:  # fmt: skip
+    """Start enrolling; a holder who already has a factor (a passkey) steps up first, as
+    ``POST /v1/me/factors/totp`` demands."""
+    from anxin.web import security_stepup  # it imports this module's form check
+
     holder = guard.require_holder(request, container, uow)
-    if factors.has_second_factor(uow.session, holder.user.id):
-        # Adding another factor needs step-up; that page comes with the security checkup.
+    if totp.active_factor(uow.session, holder.user.id) is not None:
         return see_other("/security/totp")
     known = book.contacts_of(uow.session, holder.user.id, verified=True)
     label = known[0].masked if known else (holder.user.pseudonym or "wallet")
-    started = totp.start_enrolment(uow.session, holder.vault, holder.user.id, label=label,
-                                   now=holder.now)  # fmt: skip
-    uow.commit()
+    try:
+        token = security_stepup.answer(
+            uow, container, holder, challenge_id=challenge_id, code=code,
+            passkey_challenge=passkey_challenge, credential=credential,
+        )  # fmt: skip
+        with step_up_kept(uow):
+            if factors.has_second_factor(uow.session, holder.user.id):
+                stepup.require_step_up(
+                    uow.session, holder.user, holder.session.id,
+                    action={"type": "add_factor", "method": factors.TOTP}, step_up_token=token,
+                    now=holder.now,
+                )  # fmt: skip
+            started = totp.start_enrolment(uow.session, holder.vault, holder.user.id,
+                                           label=label, now=holder.now)  # fmt: skip
+        uow.commit()
+    except StepUpRequired as required:
+        return security_stepup.prompt(request, container, uow, holder, required,
+                                      action="add_totp", summary=[], fields={})  # fmt: skip
+    except InvalidSecondFactor as error:
+        return security_stepup.prompt(
+            request, container, uow, holder, challenge_id, action="add_totp", summary=[],
+            fields={}, error=explain(error, locale_of(request)), status_code=error.status,
+        )  # fmt: skip
+    except AnxinError as error:
+        context = {"error": explain(error, locale_of(request)), "enrolled": False}
+        return show(request, container, "totp.html", context, holder=holder,
+                    status_code=error.status)  # fmt: skip
     context = {"secret": started.secret, "uri": started.uri, "enrolled": False}
     return show(request, container, "totp.html", context, holder=holder)
 

@@ -39,7 +39,7 @@ from anxin.web.words import N_
 router = APIRouter(include_in_schema=False)
 router.include_router(security_stepup.router)
 Name = Annotated[str, Form(max_length=100)]
-WORDS = (N_("add_passkey"), N_("remove_passkey"), N_("passkey"))
+WORDS = (N_("add_passkey"), N_("remove_passkey"), N_("passkey"), N_("add_totp"))
 ERRORS = (
     N_("The passkey could not be verified"), N_("This passkey is already registered"),
     N_("This passkey was not accepted"), N_("The action to authorise is malformed"),
