@@ -175,7 +175,10 @@ def confirm(
         )  # fmt: skip
     except AnxinError as error:
         uow.session.rollback()
-        intent = payments.for_holder(uow.session, holder.user, wanted)
+        try:  # someone else may have paid it meanwhile: then it is not this holder's
+            intent = payments.for_holder(uow.session, holder.user, wanted)
+        except payments.IntentNotFound:
+            return _missing(request, container, holder)
         return _intent_page(request, container, uow, holder, intent,
                             error=explain(error, locale), status_code=error.status)  # fmt: skip
     return see_other(f"/pay/{wanted}?done=paid")
