@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pyotp
 import pytest
@@ -145,6 +146,12 @@ class Authenticator:
                 self.last_step = step
                 return str(self.totp.generate_otp(step))
             time.sleep(1)  # every code the server would accept now is used: wait
+
+
+def door_for(path: str) -> str:
+    """Where a signed-out holder asking for ``path`` is sent: the sign-in, which brings
+    them back to ``path`` afterwards (the wallet is where it goes anyway)."""
+    return "/sign-in" if path == "/wallet" else f"/sign-in?{urlencode({'next': path})}"
 
 
 def screenshot(page: Any, journey: str, lang: str) -> None:

@@ -22,6 +22,7 @@ from anxin.models.care import SlaClock
 from anxin.web.console_pages import sla_state
 from tests.care import conftest as care
 from tests.identity.conftest import Person
+from tests.web.conftest import door_for
 
 settings = care.settings
 clock = care.clock
@@ -324,7 +325,7 @@ def test_queue_colours_as_a_ticket_nears_breach(
 def test_signed_out_care_pages_send_to_sign_in(tab: Tab) -> None:
     for path in ("/care", "/care/new", f"/care/{uuid.uuid4()}"):
         answer = tab(None).get(path, follow_redirects=False)
-        assert answer.status_code == 303 and answer.headers["location"] == "/sign-in"
+        assert answer.status_code == 303 and answer.headers["location"] == door_for(path)
 
 
 def test_a_statement_line_links_to_a_complaint_about_it(

@@ -20,6 +20,7 @@ from anxin.models import Notification, User
 from anxin.privacy import access_log
 from tests.care import conftest as care
 from tests.identity.conftest import Person
+from tests.web.conftest import door_for
 
 settings = care.settings
 clock = care.clock
@@ -182,7 +183,7 @@ def test_inbox_forms_need_the_token(
 def test_signed_out_inbox_and_access_log_send_to_sign_in(tab: Tab) -> None:
     for path in ("/notifications", "/security/access-log"):
         answer = tab(None).get(path, follow_redirects=False)
-        assert answer.status_code == 303 and answer.headers["location"] == "/sign-in"
+        assert answer.status_code == 303 and answer.headers["location"] == door_for(path)
 
 
 # -- the access log ------------------------------------------------------------------------

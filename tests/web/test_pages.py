@@ -22,6 +22,7 @@ from anxin.web.guard import CSRF_COOKIE
 from anxin.web.pages import InvalidAmountText, parse_amount
 from anxin.web.render import environment, format_money
 from anxin.web.spending import last_months
+from tests.web.conftest import door_for
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -124,15 +125,21 @@ def test_templates_autoescape() -> None:
 def test_signed_out_pages_send_to_sign_in(web: TestClient) -> None:
     for path in ("/wallet", "/top-up", "/transfer", "/statement", "/security/totp"):
         answer = web.get(path, follow_redirects=False)
-        assert answer.status_code == 303 and answer.headers["location"] == "/sign-in"
+        assert answer.status_code == 303 and answer.headers["location"] == door_for(path)
 
 
 def test_a_fragment_refreshed_after_sign_out_sends_the_whole_page_to_sign_in(
     web: TestClient,
 ) -> None:
     # htmx follows a 303 itself and would swap the sign-in form into a part of the page.
-    for path, door in (("/statement", "/sign-in"), ("/console/incidents/live", "/console/sign-in")):
-        answer = web.get(path, headers={"HX-Request": "true"}, follow_redirects=False)
+    # The holder comes back to the page the fragment was part of.
+    for path, door in (
+        ("/statement?type=p2p", door_for("/statement?type=p2p")),
+        ("/console/incidents/live", "/console/sign-in"),
+    ):
+        answer = web.get(path, follow_redirects=False, headers={
+            "HX-Request": "true", "HX-Current-URL": "https://testserver/statement?type=p2p",
+        })  # fmt: skip
         assert answer.status_code == 204 and answer.headers["HX-Redirect"] == door
 
 

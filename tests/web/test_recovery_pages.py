@@ -118,4 +118,4 @@ def test_reset_forms_need_their_token(tab: Tab) -> None:
     })  # fmt: skip
     assert refused.status_code == 403
     bad = post(web, "/password-reset", "/password-reset", identifier="not a contact")
-    assert bad.status_code == 422 and 'role="alert"' in bad.text  # type: ignore[attr-defined]
+    assert bad.status_code == 422 and 'role="alert"' in bad.text

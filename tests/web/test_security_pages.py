@@ -20,6 +20,7 @@ from anxin.models import User
 from tests.identity import conftest as identity
 from tests.identity.conftest import PASSWORD, Person
 from tests.identity.softauthn import SoftAuthenticator
+from tests.web.conftest import door_for
 
 settings = identity.settings
 clock = identity.clock
@@ -320,7 +321,7 @@ def test_signed_out_visitors_go_to_sign_in(tab: Tab) -> None:
     for path in ("/security", "/security/passkeys", "/security/recovery-codes",
                  "/security/password", "/security/contact"):  # fmt: skip
         answer = web.get(path, follow_redirects=False)
-        assert answer.status_code == 303 and answer.headers["location"] == "/sign-in", path
+        assert answer.status_code == 303 and answer.headers["location"] == door_for(path), path
 
 
 # -- password -------------------------------------------------------------------------------

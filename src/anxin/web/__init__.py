@@ -7,12 +7,13 @@ the same services as the API, in the same process.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from anxin.web.guard import FormRefused, SignInFirst
+from anxin.web.guard import HOME, FormRefused, SignInFirst
 
 STATIC = Path(__file__).parent / "static"
 
@@ -57,7 +58,14 @@ def install(app: FastAPI) -> None:
     async def sign_in_first(request: Request, error: Exception) -> Response:
         staff = isinstance(error, console_auth.StaffSignInFirst)
         door = "/console/sign-in" if staff else "/sign-in"
-        if request.headers.get("HX-Request") == "true":
+        fragment = request.headers.get("HX-Request") == "true"
+        # Back to this page after signing in (a merchant's /pay link, for one); for a
+        # fragment, the page it is part of.
+        page = urlsplit(request.headers.get("HX-Current-URL", "")) if fragment else request.url
+        wanted = page.path + (f"?{page.query}" if page.query else "")
+        if not staff and request.method == "GET" and wanted not in ("", HOME):
+            door += "?" + urlencode({"next": wanted})
+        if fragment:
             # A fragment refreshed by htmx after the session ended: send the whole page to
             # the sign-in, rather than swapping the sign-in form into a part of the page.
             return Response(status_code=204, headers={"HX-Redirect": door})

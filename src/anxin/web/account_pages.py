@@ -30,6 +30,7 @@ router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=320)]
 Secret = Annotated[str, Form(max_length=1024)]
 Short = Annotated[str, Form(max_length=100)]
+NextPage = Annotated[str, Form(alias="next", max_length=2000)]  # guard.return_path checks it
 
 
 async def _checked(request: Request, container: ContainerDep) -> None:
@@ -55,15 +56,18 @@ def _kind(identifier: str) -> Literal["phone", "email"]:
 
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request, container: ContainerDep) -> HTMLResponse:
-    return show(request, container, "sign_in.html", {"done": request.query_params.get("done")})
+    context = {"done": request.query_params.get("done"),
+               "next": guard.return_path(request.query_params.get("next"))}  # fmt: skip
+    return show(request, container, "sign_in.html", context)
 
 
 @router.post("/sign-in", response_class=HTMLResponse, dependencies=[CheckedForm])
 def sign_in(
     request: Request, container: ContainerDep, uow: WriteUoW, rt: IdentityDep,
-    identifier: Text, password: Secret,
+    identifier: Text, password: Secret, after: NextPage = guard.HOME,
 ) -> Response:  # fmt: skip
     client = client_of(request)
+    after = guard.return_path(after)
     try:
         contact = book.parse_identifier(identifier)
         vault = container.keys.vault()
@@ -78,14 +82,14 @@ def sign_in(
         uow.commit()
         rt.throttle.password_succeeded(key)
     except AnxinError as error:
-        context = {"error": explain(error, locale_of(request)), "identifier": identifier}
+        context = {"error": explain(error, locale_of(request)), "identifier": identifier,
+                   "next": after}  # fmt: skip
         return show(request, container, "sign_in.html", context, status_code=error.status)
     if outcome.status != "signed_in":
-        second = {"pending_token": outcome.pending_token, "methods": outcome.methods}
+        second = {"pending_token": outcome.pending_token, "methods": outcome.methods,
+                  "next": after}  # fmt: skip
         return show(request, container, "second_factor.html", second)  # no holder yet
-    return guard.signed_in(
-        see_other("/wallet"), outcome, container.settings.session_lifetime_seconds
-    )
+    return guard.signed_in(see_other(after), outcome, container.settings.session_lifetime_seconds)
 
 
 @router.post("/sign-in/second-factor", response_class=HTMLResponse, dependencies=[CheckedForm])
@@ -96,10 +100,11 @@ def sign_in_second_factor(
     method: Annotated[str, Form(pattern="^(totp|recovery_code|passkey)$")] = "totp",
     methods: Annotated[str, Form(max_length=100)] = "totp",
     passkey_challenge: Annotated[str, Form(max_length=64)] = "",
-    credential: Annotated[str, Form(max_length=20_000)] = "",
+    credential: Annotated[str, Form(max_length=20_000)] = "", after: NextPage = guard.HOME,
 ) -> Response:  # fmt: skip
     """The authenticator's code, a recovery code (the phone is lost) or a passkey."""
     client = client_of(request)
+    after = guard.return_path(after)
     try:
         proof: dict[str, Any] = {"code": code.strip()}
         if method == factors.PASSKEY:
@@ -115,11 +120,9 @@ def sign_in_second_factor(
     except AnxinError as error:
         context = {"error": explain(error, locale_of(request)), "pending_token": pending_token,
                    "methods": [m for m in methods.split(",") if m in factors.METHODS],
-                   "tried": method}  # fmt: skip
+                   "tried": method, "next": after}  # fmt: skip
         return show(request, container, "second_factor.html", context, status_code=error.status)
-    return guard.signed_in(
-        see_other("/wallet"), outcome, container.settings.session_lifetime_seconds
-    )
+    return guard.signed_in(see_other(after), outcome, container.settings.session_lifetime_seconds)
 
 
 def passkey_json(text: str) -> dict[str, Any]:

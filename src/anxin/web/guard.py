@@ -124,6 +124,22 @@ def require_holder(request: Request, container: Container, uow: UnitOfWork) -> H
     return holder
 
 
+HOME = "/wallet"
+
+
+def return_path(value: str | None) -> str:
+    """Where to go after signing in: a page of this site the holder was sent away from
+    (``?next=``), else the wallet. Anything that could leave the site (``//host``,
+    ``/\\host``, a scheme) or loop back to the sign-in is ignored."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return HOME
+    if any(c in value for c in "\\\r\n\t") or urlsplit(value).netloc:
+        return HOME
+    if value.startswith(("/sign-in", "/sign-up", "/sign-out")):
+        return HOME
+    return value
+
+
 def signed_in(response: Response, outcome: sessions.SignInOutcome, lifetime: int) -> Response:
     """The identity API's cookies. Always ``Secure``, as the ``__Host-`` prefix demands:
     browsers accept that from http://localhost and 127.0.0.1 too, so development works."""

@@ -30,7 +30,7 @@ from anxin.models import Passkey, User
 from anxin.wallet.accounts import BUSINESS_TZ
 from anxin.wallet.idempotency import step_up_kept
 from anxin.web import guard, security_stepup
-from anxin.web.account_pages import CheckedForm, passkey_json
+from anxin.web.account_pages import CheckedForm, NextPage, passkey_json
 from anxin.web.guard import Holder
 from anxin.web.pages import explain, locale_of, see_other, show
 from anxin.web.security_stepup import NO_STORE, Credential, Field
@@ -68,11 +68,12 @@ def sign_in_options(container: ContainerDep, uow: WriteUoW) -> JSONResponse:
 @router.post("/sign-in/passkey", response_class=HTMLResponse, dependencies=[CheckedForm])
 def sign_in_with_passkey(
     request: Request, container: ContainerDep, uow: WriteUoW, rt: IdentityDep,
-    passkey_challenge: Field = "", credential: Credential = "",
+    passkey_challenge: Field = "", credential: Credential = "", after: NextPage = guard.HOME,
 ) -> Response:  # fmt: skip
     """Possession of the device plus its PIN or biometrics (user verification is
     required): two factors in one step, as ``POST /v1/auth/passkey/verify``."""
     client = client_of(request)
+    after = guard.return_path(after)
     now = container.clock.now()
     try:
         rt.throttle.check("code-check:address", client.address)
@@ -91,11 +92,9 @@ def sign_in_with_passkey(
         )  # fmt: skip
         uow.commit()
     except AnxinError as error:
-        context = {"error": explain(error, locale_of(request))}
+        context = {"error": explain(error, locale_of(request)), "next": after}
         return show(request, container, "sign_in.html", context, status_code=error.status)
-    return guard.signed_in(
-        see_other("/wallet"), outcome, container.settings.session_lifetime_seconds
-    )
+    return guard.signed_in(see_other(after), outcome, container.settings.session_lifetime_seconds)
 
 
 # -- the holder's passkeys ------------------------------------------------------------------
