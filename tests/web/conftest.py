@@ -27,6 +27,41 @@ import pytest
 from anxin.identity.totp import STEP_SECONDS, time_step
 from anxin.kit.clock import SystemClock
 
+# The domains' fixtures, shared by every page test here: pytest collects a conftest's
+# fixtures from its namespace, so importing them once serves the whole folder. The
+# incidents' settings (sessions that outlive simulated hours) extend the care desk's,
+# which extend the wallet's and identity's.
+from tests.care.conftest import agent, senior
+from tests.incidents.conftest import (
+    burst,
+    client,
+    clock,
+    container,
+    deliver,
+    detection,
+    enrol_totp,
+    holder,
+    last_code,
+    mailbox,
+    make_staff,
+    manager,
+    ready_staff,
+    runtime,
+    settings,
+    sms,
+    totp_code,
+    uow,
+    vault,
+)  # fmt: skip
+from tests.wallet.conftest import api_for, fee_rule, give, rail, set_tier
+
+__all__ = [
+    "agent", "api_for", "burst", "client", "clock", "container", "deliver", "detection",
+    "enrol_totp", "fee_rule", "give", "holder", "last_code", "mailbox", "make_staff", "manager",
+    "rail", "ready_staff", "runtime", "senior", "set_tier", "settings", "sms", "totp_code", "uow",
+    "vault",
+]  # fmt: skip
+
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = os.environ.get("ANXIN_SCREENSHOTS")
 BIN = Path(sys.executable).parent

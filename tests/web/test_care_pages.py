@@ -24,22 +24,6 @@ from tests.care import conftest as care
 from tests.identity.conftest import Person
 from tests.web.conftest import door_for
 
-settings = care.settings
-clock = care.clock
-client = care.client
-container = care.container
-runtime = care.runtime
-sms = care.sms
-mailbox = care.mailbox
-deliver = care.deliver
-last_code = care.last_code
-holder = care.holder
-make_staff = care.make_staff
-totp_code = care.totp_code
-enrol_totp = care.enrol_totp
-ready_staff = care.ready_staff
-agent = care.agent
-
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 HOSTILE = '<script>alert("x")</script>'
 ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"

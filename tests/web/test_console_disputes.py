@@ -28,22 +28,6 @@ from tests.identity.conftest import Person
 from tests.web.test_care_pages import Tab, tab, token
 
 __all__ = ["tab"]
-settings = care.settings
-clock = care.clock
-client = care.client
-container = care.container
-runtime = care.runtime
-sms = care.sms
-mailbox = care.mailbox
-deliver = care.deliver
-last_code = care.last_code
-holder = care.holder
-make_staff = care.make_staff
-totp_code = care.totp_code
-enrol_totp = care.enrol_totp
-ready_staff = care.ready_staff
-agent = care.agent
-senior = care.senior
 
 
 def disputed(container: Container, person: Person, amount: int, shop: str = "Tea*") -> str:

@@ -31,26 +31,8 @@ from tests.incidents.test_end_to_end import COMPLAINERS, PRICE, Story, story
 from tests.wallet.conftest import Api, api_for, give
 from tests.wallet.merchant_helpers import Shop, make_shop
 
-settings = incidents.settings
-clock = incidents.clock
-client = incidents.client
-container = incidents.container
-runtime = incidents.runtime
-sms = incidents.sms
-mailbox = incidents.mailbox
-deliver = incidents.deliver
-last_code = incidents.last_code
-holder = incidents.holder
-make_staff = incidents.make_staff
-totp_code = incidents.totp_code
-enrol_totp = incidents.enrol_totp
-ready_staff = incidents.ready_staff
-vault = incidents.vault
-uow = incidents.uow
 make_user = incidents.make_user
 fund = incidents.fund
-detection = incidents.detection
-manager = incidents.manager
 __all__ = ["api_for", "give", "make_shop"]  # fixtures
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

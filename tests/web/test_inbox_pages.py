@@ -22,16 +22,6 @@ from tests.care import conftest as care
 from tests.identity.conftest import Person
 from tests.web.conftest import door_for
 
-settings = care.settings
-clock = care.clock
-client = care.client
-container = care.container
-runtime = care.runtime
-sms = care.sms
-mailbox = care.mailbox
-deliver = care.deliver
-last_code = care.last_code
-holder = care.holder
 make_user = care.make_user
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

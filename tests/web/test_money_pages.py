@@ -18,26 +18,9 @@ from sqlalchemy import func, select
 from anxin.api.deps import Container
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.models import FundingOrder
-from tests.wallet import conftest as wallet_fixtures
 from tests.wallet.conftest import Person
 from tests.wallet.merchant_helpers import Shop, make_shop, payment_fee, points_rule, wallet
 
-settings = wallet_fixtures.settings
-clock = wallet_fixtures.clock
-client = wallet_fixtures.client
-container = wallet_fixtures.container
-runtime = wallet_fixtures.runtime
-sms = wallet_fixtures.sms
-mailbox = wallet_fixtures.mailbox
-deliver = wallet_fixtures.deliver
-last_code = wallet_fixtures.last_code
-holder = wallet_fixtures.holder
-make_staff = wallet_fixtures.make_staff
-totp_code = wallet_fixtures.totp_code
-enrol_totp = wallet_fixtures.enrol_totp
-ready_staff = wallet_fixtures.ready_staff
-give = wallet_fixtures.give
-fee_rule = wallet_fixtures.fee_rule
 __all__ = ["make_shop", "payment_fee", "points_rule"]
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -13,18 +13,6 @@ from anxin.identity.delivery import FakeSmsProvider
 from tests.identity.conftest import Person
 from tests.web import test_security_pages as pages
 
-settings = pages.settings
-clock = pages.clock
-client = pages.client
-container = pages.container
-runtime = pages.runtime
-sms = pages.sms
-mailbox = pages.mailbox
-deliver = pages.deliver
-last_code = pages.last_code
-holder = pages.holder
-totp_code = pages.totp_code
-enrol_totp = pages.enrol_totp
 tab = pages.tab
 Tab = pages.Tab
 post, me = pages.post, pages.me

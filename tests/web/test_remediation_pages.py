@@ -20,24 +20,10 @@ from anxin.kit.unit_of_work import UnitOfWork
 from anxin.ledger.verify import verify_ledger
 from anxin.models import Transfer
 from anxin.models.incidents import RemediationPlan
-from tests.care import conftest as care
 from tests.identity.conftest import Person
 from tests.incidents import remediation_helpers as helpers
 from tests.incidents.remediation_helpers import World
 
-settings = care.settings
-clock = care.clock
-client = care.client
-container = care.container
-runtime = care.runtime
-sms = care.sms
-mailbox = care.mailbox
-deliver = care.deliver
-last_code = care.last_code
-make_staff = care.make_staff
-totp_code = care.totp_code
-enrol_totp = care.enrol_totp
-ready_staff = care.ready_staff
 vault = helpers.vault
 uow = helpers.uow
 world = helpers.world

@@ -17,23 +17,9 @@ from fastapi.testclient import TestClient
 from anxin.identity import recovery
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.models import User
-from tests.identity import conftest as identity
 from tests.identity.conftest import PASSWORD, Person
 from tests.identity.softauthn import SoftAuthenticator
 from tests.web.conftest import door_for
-
-settings = identity.settings
-clock = identity.clock
-client = identity.client
-container = identity.container
-runtime = identity.runtime
-sms = identity.sms
-mailbox = identity.mailbox
-deliver = identity.deliver
-last_code = identity.last_code
-holder = identity.holder
-totp_code = identity.totp_code
-enrol_totp = identity.enrol_totp
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 CHALLENGE = re.compile(r'name="challenge_id" value="([^"]+)"')

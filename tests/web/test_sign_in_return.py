@@ -12,19 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from anxin.web.guard import return_path
-from tests.identity import conftest as identity
 from tests.identity.conftest import Person
-
-settings = identity.settings
-clock = identity.clock
-client = identity.client
-container = identity.container
-runtime = identity.runtime
-sms = identity.sms
-mailbox = identity.mailbox
-deliver = identity.deliver
-last_code = identity.last_code
-holder = identity.holder
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 NEXT = re.compile(r'name="next" value="([^"]*)"')

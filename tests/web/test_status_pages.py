@@ -14,23 +14,7 @@ from xml.etree import ElementTree
 from fastapi.testclient import TestClient
 
 from tests.identity.conftest import Person
-from tests.incidents import conftest as incidents
 
-settings = incidents.settings
-clock = incidents.clock
-client = incidents.client
-container = incidents.container
-runtime = incidents.runtime
-sms = incidents.sms
-mailbox = incidents.mailbox
-deliver = incidents.deliver
-last_code = incidents.last_code
-holder = incidents.holder
-make_staff = incidents.make_staff
-totp_code = incidents.totp_code
-enrol_totp = incidents.enrol_totp
-ready_staff = incidents.ready_staff
-manager = incidents.manager
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
