@@ -168,7 +168,10 @@ class Detector:
             self._profile, share, prior, start, end, excess=cusum.excess, enough=cusum.value
         )
 
-    def _rate(self, key: GroupKey, seconds: float) -> float:
+    def baseline_rate(self, key: GroupKey, seconds: float) -> float:
+        """Complaints per hour the detector expects for ``key`` at ``seconds`` (epoch): its
+        share of the hour-of-week profile, or the prior while it has no history. What a
+        burst is measured against, and what the console charts it against."""
         share = self._shares.share(key, seconds)
         return group_rate(self._profile, share, self.settings.prior_rate_per_hour, seconds)
 
@@ -197,7 +200,7 @@ class Detector:
         last_counted = group.counted_at.get(record.user)
         if last_counted is None or now - last_counted > s.holder_window_minutes * 60:
             group.counted_at[record.user] = now
-            group.cusum.arrive(self._rate(key, now))
+            group.cusum.arrive(self.baseline_rate(key, now))
         group.episode_holders.add(record.user)
         group.episode.append(record.index)
         group.held.append(now)
@@ -253,7 +256,7 @@ class Detector:
                     kept.clear()
             if record.user not in holders:
                 holders.add(record.user)
-                cusum.arrive(self._rate(key, record.seconds))
+                cusum.arrive(self.baseline_rate(key, record.seconds))
             kept.append(record.index)
         group.cusum = cusum
         group.episode, group.episode_holders = kept, holders

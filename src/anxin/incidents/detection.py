@@ -277,7 +277,7 @@ def _evidence(
         evidence["baseline_per_hour"] = previous["baseline_per_hour"]
     elif detector is not None:
         # The detector's own expected rate (group share x weekly profile + prior).
-        rate = detector._rate(collective.keys[0], collective.detected_at.timestamp())
+        rate = detector.baseline_rate(collective.keys[0], collective.detected_at.timestamp())
         evidence["baseline_per_hour"] = round(rate, 6)
     return evidence
 
