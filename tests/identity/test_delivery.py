@@ -77,6 +77,26 @@ def test_smtp_sender_delivers_to_a_real_server(smtp_server: tuple[Inbox, int]) -
     assert "123456" in payload.decode("utf-8")
 
 
+def test_smtp_sender_adds_the_extra_headers_a_message_carries(
+    smtp_server: tuple[Inbox, int],
+) -> None:
+    inbox, port = smtp_server
+    sender = SmtpEmailSender("127.0.0.1", port, "Anxin <no-reply@anxin.example>")
+    link = "https://anxin.example/status/subscriptions/unsubscribe?id=1&sig=2"
+    headers = {"List-Unsubscribe": f"<{link}>",
+               "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}  # fmt: skip
+    sender.send_email("a@example.com", "s", "b", headers)
+    message = inbox.messages[0][2]
+    # A long value is folded onto the next line (RFC 5322); readers unfold it.
+    assert "".join(str(message["List-Unsubscribe"]).split()) == f"<{link}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # A header cannot smuggle another one in, nor replace the sender's own.
+    for bad in ({"X-Note": "a\r\nBcc: b@example.com"}, {"To": "b@example.com"}):
+        with pytest.raises(ValueError):
+            sender.send_email("a@example.com", "s", "b", bad)
+    assert len(inbox.messages) == 1
+
+
 def test_smtp_failure_is_a_retryable_delivery_failure() -> None:
     sender = SmtpEmailSender("127.0.0.1", _free_port(), "x@anxin.example", timeout=2)
     with pytest.raises(DeliveryFailed) as failed:

@@ -1,20 +1,14 @@
-"""The public status page and feed, public updates from templates, and email subscriptions."""
+"""The public status page and feed, and public updates from templates (email subscriptions:
+test_status_subscriptions.py)."""
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
-from anxin.api.deps import Container
-from anxin.identity.delivery import FakeEmailSender
-from anxin.identity.outbox import DeliveryReport
-from anxin.models import Base
 from tests.identity.conftest import Person
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -124,101 +118,3 @@ def test_bad_updates_are_refused(client: TestClient, manager: Person) -> None:
         answer = client.post(url, json=body, headers=manager.headers)
         assert answer.status_code == 422, answer.text
         assert answer.headers["content-type"].startswith("application/problem+json")
-
-
-def _link(mailbox: FakeEmailSender, address: str, path: str) -> str:
-    sent = mailbox.last_to(address)
-    assert sent is not None
-    found = re.search(rf"http://testserver({re.escape(path)}\?\S+)", sent.body)
-    assert found, sent.body
-    return found.group(1)
-
-
-def test_subscribers_confirm_get_updates_and_leave(
-    client: TestClient, container: Container, manager: Person, mailbox: FakeEmailSender,
-    deliver: Callable[[], DeliveryReport],
-) -> None:  # fmt: skip
-    address = "reader@example.com"
-    asked = client.post("/v1/status/subscriptions", json={"email": address, "locale": "en"})
-    assert asked.status_code == 202, asked.text
-    # The same answer for an address already asked (nothing to learn from it).
-    again = client.post("/v1/status/subscriptions", json={"email": address, "locale": "en"})
-    assert again.status_code == 202 and again.json() == asked.json()
-    bad = client.post("/v1/status/subscriptions", json={"email": "not-an-address"})
-    assert bad.status_code == 422
-    deliver()
-    confirm = _link(mailbox, address, "/status/subscriptions/confirm")
-    # Links in emails sent before the pages moved lead to the same page.
-    old = client.get(f"/v1{confirm}".replace("token=", "token=x"), follow_redirects=False)
-    assert old.status_code == 307 and old.headers["location"].startswith(
-        "/status/subscriptions/confirm?token=x"
-    )
-
-    incident = _open(client, manager)
-    _publish(client, manager, incident["id"], template="investigating")
-    deliver()
-    # Not confirmed yet: the last email it got is still the confirm request.
-    assert "/confirm?" in (mailbox.last_to(address) or mailbox.sent[0]).body
-    confirmed = client.get(confirm, headers={"Accept-Language": "en"})
-    assert confirmed.status_code == 200 and "Your subscription is confirmed" in confirmed.text
-    assert client.get(confirm).status_code == 404  # a confirm link works once
-
-    _publish(client, manager, incident["id"], template="identified")
-    deliver()
-    update = mailbox.last_to(address)
-    assert update is not None and update.subject is not None
-    assert update.subject.startswith(f"[{incident['reference']}] Identified")
-    unsubscribe = _link(mailbox, address, "/status/subscriptions/unsubscribe")
-    left = client.get(unsubscribe, headers={"Accept-Language": "en"})
-    assert left.status_code == 200 and "You are unsubscribed" in left.text
-    assert client.get(unsubscribe).status_code == 200  # the link works any number of times
-    assert client.get(unsubscribe.replace("sig=", "sig=0")[:-1]).status_code == 404
-    _publish(client, manager, incident["id"], template="monitoring")
-    deliver()
-    assert mailbox.last_to(address) == update  # nothing more after leaving
-    assert _tables_holding(container, "reader@example.com") == []
-
-
-def _tables_holding(container: Container, value: str) -> list[str]:
-    """Tables where ``value`` is stored in plaintext (any column, JSON-escaped too)."""
-    forms = {value.encode(), json.dumps(value)[1:-1].encode()}
-    found = []
-    with container.database.engine.connect() as connection:
-        for table in Base.metadata.sorted_tables:
-            for row in connection.execute(text(f'SELECT * FROM "{table.name}"')):
-                cells = b"\x00".join(
-                    bytes(v) if isinstance(v, bytes | memoryview) else
-                    (json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list)
-                     else str(v)).encode()
-                    for v in row
-                )  # fmt: skip
-                if any(f in cells for f in forms):
-                    found.append(table.name)
-    return found
-
-
-def test_the_page_form_subscribes_without_scripts(
-    client: TestClient, mailbox: FakeEmailSender, deliver: Callable[[], DeliveryReport]
-) -> None:
-    # https, for the __Host- CSRF cookie, as a browser on the real site.
-    web = TestClient(client.app, base_url="https://testserver")
-    page = web.get("/status?lang=zh").text
-    assert 'action="/status/subscribe"' in page
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token is not None
-    # Like every form of the site, it needs the page's token.
-    for data in ({"email": "x@example.com"}, {"email": "x@example.com", "csrf_token": "forged"}):
-        assert web.post("/status/subscribe", data=data).status_code == 403
-    answer = web.post("/status/subscribe", data={"email": "读者@example.com",
-                                                 "csrf_token": token.group(1)},
-                      follow_redirects=False)  # fmt: skip
-    assert answer.status_code == 303
-    shown = web.get(answer.headers["location"])
-    assert "确认邮件" in shown.text and 'role="status"' in shown.text
-    bad = web.post("/status/subscribe", data={"email": "<b>not-an-address</b>",
-                                              "csrf_token": token.group(1)})  # fmt: skip
-    assert bad.status_code == 422 and 'role="alert"' in bad.text
-    assert "<b>not-an-address" not in bad.text and "&lt;b&gt;not-an-address" in bad.text
-    deliver()
-    assert any("/status/subscriptions/confirm?token=" in m.body for m in mailbox.sent)
-    assert all(m.recipient != "x@example.com" for m in mailbox.sent)

@@ -1,8 +1,10 @@
 """The public status page in the web layout, without a browser (SQLite and PostgreSQL):
 no holder navigation, both languages (page texts from the catalog, the updates' own texts
 chosen by the page's language), one incident's page, the Atom feed linked and valid,
-invalid email links. tests/incidents/test_status_page.py covers escaping, subscriptions
-from form to unsubscribe, and the feed per language."""
+invalid email links, the headers that let shared caches keep /status and an incident's page.
+tests/incidents/test_status_page.py covers escaping and the feed per language;
+tests/incidents/test_status_subscriptions.py the subscriptions from form to one-click
+unsubscribe."""
 
 from __future__ import annotations
 
@@ -98,3 +100,33 @@ def test_bad_email_links_are_a_page_not_an_error(client: TestClient) -> None:
     old = client.get("/v1/status/subscriptions/unsubscribe?id=a&sig=b", follow_redirects=False)
     assert old.status_code == 307
     assert old.headers["location"] == "/status/subscriptions/unsubscribe?id=a&sig=b"
+
+
+def test_status_and_incident_pages_may_be_kept_by_shared_caches(
+    client: TestClient, manager: Person, holder: Callable[..., Person]
+) -> None:
+    incident = _announced(client, manager)
+    web = TestClient(client.app, base_url="https://testserver")
+    web.cookies.set("__Host-anxin_session", holder().token)  # a holder's cookies change nothing
+    for path in ("/status", f"/status/incidents/{incident['reference']}"):
+        for language in ("en", "zh-CN"):
+            page = web.get(path, headers={"Accept-Language": language})
+            assert page.status_code == 200, path
+            assert page.headers["cache-control"] == "public, max-age=30"
+            # The language may come from the cookie: caches keep one copy per both.
+            assert page.headers["vary"] == "Accept-Language, Cookie"
+            # Nothing about this visitor: no cookie set, no form, no token.
+            assert "set-cookie" not in page.headers
+            assert "csrf_token" not in page.text and "<form" not in page.text
+            assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    # ?lang= is remembered in a cookie: that answer is for this browser only.
+    chosen = web.get("/status?lang=en")
+    assert "set-cookie" in chosen.headers
+    assert chosen.headers["cache-control"] == "private, max-age=30"
+    # A missing incident is not kept (it may be announced a moment later), nor are the
+    # pages with a form.
+    assert web.get("/status/incidents/NOPE").headers["cache-control"] == "no-store"
+    assert web.get("/status/subscribe").headers["cache-control"] == "no-store"
+    feed = web.get("/status/feed.atom?lang=en")
+    assert feed.headers["cache-control"] == "public, max-age=60"
+    assert feed.headers["vary"] == "Accept-Language" and "set-cookie" not in feed.headers

@@ -15,6 +15,7 @@ import json
 import logging
 import smtplib
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -38,14 +39,21 @@ class Sent:
     subject: str | None
     body: str
     at: str
+    headers: dict[str, str] | None = None
 
 
 class EmailSender(Protocol):
-    def send_email(self, recipient: str, subject: str, body: str) -> None: ...
+    # ``headers``: extra ones a message needs (List-Unsubscribe of the status emails).
+    def send_email(
+        self, recipient: str, subject: str, body: str, headers: Mapping[str, str] | None = None
+    ) -> None: ...
 
 
 class SmsSender(Protocol):
     def send_sms(self, recipient: str, body: str) -> None: ...
+
+
+_OWN_HEADERS = {"from", "to", "subject", "message-id", "cc", "bcc"}
 
 
 class SmtpEmailSender:
@@ -57,12 +65,18 @@ class SmtpEmailSender:
         self.starttls, self.username, self.password = starttls, username, password
         self.timeout = timeout
 
-    def send_email(self, recipient: str, subject: str, body: str) -> None:
+    def send_email(
+        self, recipient: str, subject: str, body: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = recipient
         message["Subject"] = subject
         message["Message-ID"] = make_msgid(domain="anxin")
+        for name, value in (headers or {}).items():
+            if name.lower() in _OWN_HEADERS:
+                raise ValueError(f"the sender sets {name} itself")
+            message[name] = value  # the email policy refuses line breaks in a value
         message.set_content(body)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
@@ -105,8 +119,11 @@ def _now() -> str:
 
 
 class FakeEmailSender(_Recorder):
-    def send_email(self, recipient: str, subject: str, body: str) -> None:
-        self._record(Sent("email", recipient, subject, body, _now()))
+    def send_email(
+        self, recipient: str, subject: str, body: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self._record(Sent("email", recipient, subject, body, _now(),
+                          dict(headers) if headers else None))  # fmt: skip
 
 
 class FakeSmsProvider(_Recorder):

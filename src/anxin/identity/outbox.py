@@ -11,11 +11,12 @@ under the user's data key.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,9 +54,14 @@ def backoff(attempts: int) -> timedelta:
 def enqueue(
     session: Session, vault: Vault, *, user_id: uuid.UUID | None, channel: str,
     recipient: str, body: str, subject: str | None = None, now: datetime,
+    headers: Mapping[str, str] | None = None,
 ) -> OutboxMessage:  # fmt: skip
+    """``headers``: extra email headers (List-Unsubscribe); sealed like the body, since a
+    signed unsubscribe link is as private as the email that carries it."""
     if channel not in ("email", "sms"):
         raise ValueError(f"unknown channel {channel!r}")
+    if headers and channel != "email":
+        raise ValueError("only emails have headers")
     owner = user_id or SYSTEM_OWNER
     if user_id is None and session.get(DataKey, SYSTEM_OWNER) is None:
         vault.create_data_key(session, SYSTEM_OWNER, now)
@@ -70,7 +76,9 @@ def enqueue(
         id=message_id, user_id=user_id, channel=channel, owner_id=owner,
         recipient_enc=seal("recipient_enc", recipient),
         subject_enc=seal("subject_enc", subject) if subject is not None else None,
-        body_enc=seal("body_enc", body), attempts=0, next_attempt_at=now, sent_at=None,
+        body_enc=seal("body_enc", body),
+        headers_enc=seal("headers_enc", json.dumps(dict(headers))) if headers else None,
+        attempts=0, next_attempt_at=now, sent_at=None,
         last_error=None, created_at=now,
     )  # fmt: skip
     session.add(message)
@@ -86,6 +94,7 @@ class _Claimed:
     subject: str | None
     body: str
     attempts: int
+    headers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,7 @@ def _open(session: Session, vault: Vault, row: OutboxMessage) -> _Claimed:
         id=row.id, channel=row.channel, recipient=unseal("recipient_enc", row.recipient_enc),
         subject=unseal("subject_enc", row.subject_enc) if row.subject_enc else None,
         body=unseal("body_enc", row.body_enc), attempts=row.attempts,
+        headers=json.loads(unseal("headers_enc", row.headers_enc)) if row.headers_enc else None,
     )  # fmt: skip
 
 
@@ -147,7 +157,9 @@ def _claim(
 
 def _send(senders: Senders, message: _Claimed) -> None:
     if message.channel == "email":
-        senders.email.send_email(message.recipient, message.subject or "Anxin", message.body)
+        senders.email.send_email(
+            message.recipient, message.subject or "Anxin", message.body, message.headers
+        )
     else:
         senders.sms.send_sms(message.recipient, message.body)
 

@@ -20,6 +20,7 @@ page_router = APIRouter(tags=["status"])
 api_router = APIRouter(prefix="/v1/status", tags=["status"])
 ACCEPTED = "If this address can subscribe, we sent it an email: open the link in it to confirm."
 Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]
+FEED_MAX_AGE = 60
 
 
 def site(request: Request) -> str:
@@ -31,7 +32,8 @@ def feed(request: Request, uow: ReadUoW, container: ContainerDep, lang: Lang = N
     chosen = status_page.choose_language(lang, request.headers.get("accept-language"))
     body = status_page.atom(uow.session, container.clock.now(), chosen, site(request))
     return Response(body, media_type="application/atom+xml; charset=utf-8",
-                    headers={"Content-Language": chosen, "Vary": "Accept-Language"})  # fmt: skip
+                    headers={"Content-Language": chosen, "Vary": "Accept-Language",
+                             "Cache-Control": f"public, max-age={FEED_MAX_AGE}"})  # fmt: skip
 
 
 def subscribe_address(request: Request, uow: WriteUoW, container: ContainerDep,
@@ -53,7 +55,8 @@ def subscribe(body: SubscribeIn, request: Request, uow: WriteUoW, container: Con
     return Accepted(detail=ACCEPTED)
 
 
-# Links in emails sent before the pages moved: the same pages, at their new address.
+# Links in emails sent before the pages moved: the same landing pages (a button, nothing
+# done on GET), at their new address.
 @api_router.get("/subscriptions/confirm", include_in_schema=False)
 def old_confirm_link(request: Request) -> RedirectResponse:
     query = urlencode(list(request.query_params.multi_items()))

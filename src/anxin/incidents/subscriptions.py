@@ -6,6 +6,11 @@ link through the delivery outbox; only confirmed subscribers get updates. The co
 is stored as a hash; the unsubscribe link in every email is signed (keyed HMAC of the
 subscriber id), so it needs no stored secret and keeps working for old emails.
 Subscribing again answers the same way whether or not the address is known.
+
+Both links only lead to a page with a button (mail providers' link scanners open links);
+confirming and leaving are idempotent, so a second press says the same as the first. The
+update emails also carry ``List-Unsubscribe`` with ``List-Unsubscribe-Post`` (RFC 8058), so
+mail apps can offer one-click unsubscribing by POSTing to the same signed link.
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ def _hash(token: str) -> str:
 
 def unsubscribe_signature(vault: Vault, subscriber_id: uuid.UUID) -> str:
     return vault.blind_index(UNSUBSCRIBE_COLUMN, str(subscriber_id))
+
+
+def unsubscribe_url(site_url: str, vault: Vault, subscriber_id: uuid.UUID) -> str:
+    signature = unsubscribe_signature(vault, subscriber_id)
+    return f"{site_url}/status/subscriptions/unsubscribe?id={subscriber_id}&sig={signature}"
 
 
 def _address(session: Session, vault: Vault, row: StatusSubscriber) -> str:
@@ -89,27 +99,53 @@ def subscribe(
             now=now)  # fmt: skip
 
 
-def confirm(session: Session, token: str, *, now: datetime) -> StatusSubscriber:
+def _by_token(session: Session, token: str) -> StatusSubscriber:
     row = session.scalars(
         select(StatusSubscriber).where(StatusSubscriber.token_hash == _hash(token))
     ).one_or_none()
+    # A link from before the address left (or asked again) no longer subscribes it.
     if row is None or row.unsubscribed_at is not None:
         raise SubscriptionNotFound()
+    return row
+
+
+def check_confirm(session: Session, token: str) -> None:
+    """Whether a confirm link is good, without using it (the page that shows the button)."""
+    _by_token(session, token)
+
+
+def confirm(session: Session, token: str, *, now: datetime) -> StatusSubscriber:
+    """Idempotent: the token stays good until the address leaves or asks again, so a
+    second press of the button (or a reload) confirms nothing new and says the same."""
+    row = _by_token(session, token)
     if row.confirmed_at is None:
         row.confirmed_at = now
-    # The link works once: the token is replaced by one nobody knows.
-    row.token_hash = _hash(secrets.token_urlsafe(32))
     session.flush()
     return row
+
+
+def _signed(
+    session: Session, vault: Vault, subscriber_id: uuid.UUID, signature: str
+) -> StatusSubscriber:
+    expected = unsubscribe_signature(vault, subscriber_id)
+    row = session.get(StatusSubscriber, subscriber_id)
+    if row is None or not hmac.compare_digest(expected, signature):
+        raise SubscriptionNotFound()
+    return row
+
+
+def check_unsubscribe(
+    session: Session, vault: Vault, subscriber_id: uuid.UUID, signature: str
+) -> None:
+    """Whether an unsubscribe link is good, without using it."""
+    _signed(session, vault, subscriber_id, signature)
 
 
 def unsubscribe(
     session: Session, vault: Vault, subscriber_id: uuid.UUID, signature: str, *, now: datetime
 ) -> None:
-    expected = unsubscribe_signature(vault, subscriber_id)
-    row = session.get(StatusSubscriber, subscriber_id)
-    if row is None or not hmac.compare_digest(expected, signature):
-        raise SubscriptionNotFound()
+    """Idempotent: leaving again keeps the first time."""
+    row = _signed(session, vault, subscriber_id, signature)
     if row.unsubscribed_at is None:
         row.unsubscribed_at = now
     session.flush()
@@ -129,16 +165,17 @@ def send_update(
     for row in rows:
         lang = row.locale if row.locale in update.texts else "en"
         text = update.texts[lang]
+        leave = unsubscribe_url(site_url, vault, row.id)
         footer = fill(notice("update_email_footer")[lang], {
-            "status_url": f"{site_url}/status?lang={lang}",
-            "unsubscribe_url": (
-                f"{site_url}/status/subscriptions/unsubscribe?id={row.id}"
-                f"&sig={unsubscribe_signature(vault, row.id)}"
-            ),
+            "status_url": f"{site_url}/status?lang={lang}", "unsubscribe_url": leave,
         })  # fmt: skip
+        # RFC 2369 and RFC 8058: mail apps show their own unsubscribe button, which POSTs
+        # "List-Unsubscribe=One-Click" to the signed link (see web.status_subscription_pages).
+        headers = {"List-Unsubscribe": f"<{leave}>",
+                   "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}  # fmt: skip
         enqueue(session, vault, user_id=None, channel="email",
                 recipient=_address(session, vault, row),
                 subject=f"[{incident.reference}] {text['title']}",
-                body=f"{text['body']}\n{footer}", now=now)  # fmt: skip
+                body=f"{text['body']}\n{footer}", now=now, headers=headers)  # fmt: skip
         sent += 1
     return sent

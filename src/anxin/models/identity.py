@@ -269,6 +269,8 @@ class OutboxMessage(Base):
     recipient_enc: Mapped[bytes] = mapped_column(LargeBinary)
     subject_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     body_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # Extra email headers as sealed JSON (the status emails' List-Unsubscribe), if any.
+    headers_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     owner_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # whose data key encrypts the above
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
