@@ -189,5 +189,6 @@ def html(session: Session, incident: Incident) -> str:
     title = _RENDERER.renderInline(_escape(f"{incident.reference}: {incident.title}"))
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{title}</title></head>\n<body>\n{body}</body></html>\n"
+        # One main landmark, so assistive technology can jump to the report's text.
+        f"<title>{title}</title></head>\n<body>\n<main>\n{body}</main>\n</body></html>\n"
     )
