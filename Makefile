@@ -58,7 +58,7 @@ messages: install
 
 # The browser journeys, saving the last page of each per language (docs/screenshots/).
 screenshots: install
-	ANXIN_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/web -q -m slow -k sqlite
+	ANXIN_SCREENSHOTS=docs/screenshots ANXIN_BROWSER_ALL=1 $(BIN)/pytest tests/web -q -m slow -k sqlite
 
 bench: install
 	$(BIN)/anxin bench ledger --db sqlite

@@ -67,6 +67,36 @@ SCREENSHOTS = os.environ.get("ANXIN_SCREENSHOTS")
 BIN = Path(sys.executable).parent
 
 
+def browser_pairs() -> set[tuple[str, str]]:
+    """The (language, database) pairs a browser journey runs in.
+
+    Each journey runs once per language, each language on its own database when PostgreSQL
+    is there (Chinese on SQLite, English on PostgreSQL): both languages and both databases
+    are driven in a real browser, while the page tests beside them run every page on both
+    databases. ANXIN_BROWSER_ALL=1 (``make screenshots``) runs every pair available."""
+    if os.environ.get("ANXIN_BROWSER_ALL"):
+        return {(lang, db) for lang in ("zh_CN", "en") for db in ("sqlite", "postgres")}
+    if os.environ.get("ANXIN_TEST_POSTGRES_URL"):
+        return {("zh_CN", "sqlite"), ("en", "postgres")}
+    return {("zh_CN", "sqlite"), ("en", "sqlite")}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    pairs = browser_pairs()
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        journey = "browser" in getattr(item, "fixturenames", ())
+        pair = (params.get("lang"), params.get("db_url"))
+        if journey and None not in pair and pair not in pairs:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -223,6 +223,7 @@ def test_burst_to_incident_to_credit(
         time.sleep(1)
         console.reload()
     reference = console.locator("a[data-incident]").first.get_attribute("data-incident")
+    screenshot(console, "incidents", lang)  # the burst's arrivals against its baseline
     with console.expect_navigation():
         console.locator("a[data-incident]").first.click()
     incident_url = console.url.split("?")[0].split("#")[0]
@@ -292,6 +293,7 @@ def test_burst_to_incident_to_credit(
     bar = approver.locator("#plan-bar")
     assert bar.get_attribute("value") == bar.get_attribute("max") == str(2 * PAYERS)
     assert "100 %" in approver.inner_text("#plan-progress-text")
+    screenshot(approver, "remediation", lang)
     assert (console_errors, approver_errors) == ([], [])
     other.close()
     staff.close()
