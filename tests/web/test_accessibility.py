@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from tests.web.accessibility_data import holder_data, staff_data
+from tests.web.accessibility_data import call, holder_data, staff_data
 from tests.web.conftest import Authenticator, Server
 from tests.web.test_care_journey import _console_sign_in
-from tests.web.test_incident_journey import _new_staff
+from tests.web.test_incident_journey import _console, _new_staff
 from tests.web.test_journeys import LAYOUTS, _submit, enrol_authenticator, sign_up
 
 pytestmark = pytest.mark.slow
@@ -178,3 +178,90 @@ def test_no_serious_accessibility_violations(
 
     lines = [f"{page}\n    " + "\n    ".join(found) for page, found in report.items()]
     assert not report, f"axe ({lang}): {'/'.join(BLOCKING)} violations\n" + "\n".join(lines)
+
+
+# -- the keyboard ----------------------------------------------------------------------------
+
+# One form page per area: what Tab reaches, in which order, and whether focus shows.
+KEYBOARD = {
+    "visitor": ("/sign-up", "form[action='/sign-up']"),
+    "holder": ("/transfer", "main form[action='/transfer']"),
+    "staff": ("/console/incidents/{incident}/remediation", "form#plan-new"),
+}
+_FIELDS = """sel => [...document.querySelector(sel).querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button')].filter(e => !e.disabled)
+    .map(e => e.type === 'radio' ? 'radio:' + e.name : e.id || e.name || e.textContent.trim())
+    .filter((key, i, all) => all.indexOf(key) === i)"""
+_FOCUSED = """sel => {
+    const e = document.activeElement, form = document.querySelector(sel);
+    const look = getComputedStyle(e);
+    const ring = (look.outlineStyle !== 'none' && parseFloat(look.outlineWidth) > 0)
+        || look.boxShadow !== 'none';
+    const key = e.type === 'radio' ? 'radio:' + e.name : e.id || e.name || e.textContent.trim();
+    return {inForm: form.contains(e), key: key, ring: ring, main: e.id === 'main'};
+}"""
+
+
+def keyboard_walk(page: Any, form: str) -> list[str]:
+    """From the top of the page: the skip link first (shown, with a focus ring), Enter
+    takes focus to the main content; then Tab through the page until the form's last
+    control. Returns what is wrong, if anything."""
+    wrong: list[str] = []
+    page.keyboard.press("Tab")
+    first = page.evaluate(_FOCUSED, "body")
+    if page.evaluate("document.activeElement.className") != "skip":
+        return [f"the first Tab stop is {first['key']!r}, not the skip link"]
+    if not (page.locator("a.skip").is_visible() and first["ring"]):
+        wrong.append("the skip link does not show when focused")
+    page.keyboard.press("Enter")
+    if not page.evaluate(_FOCUSED, "body")["main"]:
+        wrong.append("the skip link does not move focus to the main content")
+    wanted: list[str] = page.evaluate(_FIELDS, form)
+    reached: list[str] = []
+    for _ in range(len(wanted) + 60):  # the links before the form, then every control
+        page.keyboard.press("Tab")
+        now = page.evaluate(_FOCUSED, form)
+        if not now["inForm"]:
+            if reached:
+                break  # Tab left the form
+            continue
+        reached.append(now["key"])
+        if not now["ring"]:
+            wrong.append(f"{now['key']!r} shows no focus")
+        if now["key"] == wanted[-1]:
+            break
+    if reached != wanted:
+        wrong.append(f"Tab order {reached} is not the form's order {wanted}")
+    return wrong
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_keyboard_reaches_every_field_in_order(browser: Any, server: Server, lang: str) -> None:
+    wrong: dict[str, list[str]] = {}
+
+    def walk(page: Any, area: str, ids: dict[str, str]) -> None:
+        path, form = KEYBOARD[area]
+        page.goto(f"{server.url}{path.format_map(ids)}")
+        found = keyboard_walk(page, form)
+        if found:
+            wrong[f"{area} {path}"] = found
+
+    visitor = browser.new_context(**LAYOUTS[lang])
+    page = visitor.new_page()
+    page.goto(f"{server.url}/sign-in?lang={lang}")
+    walk(page, "visitor", {})
+    # The walk itself: a field taken out of the Tab order is caught.
+    page.reload()
+    page.evaluate("document.querySelector('#display_name').tabIndex = -1")
+    assert any("not the form's order" in w for w in keyboard_walk(page, KEYBOARD["visitor"][1]))
+    phone = f"+86135{secrets.randbelow(10**8):08d}"
+    sign_up(page, server, phone, phone, "林安心" if lang == "zh_CN" else "Lin Anxin")
+    enrol_authenticator(page)
+    walk(page, "holder", {})
+    visitor.close()
+
+    staff, console, _errors = _console(browser, server, lang, "risk_officer")
+    made = call(console, server, "POST", "/v1/staff/incidents", {"title": "Transfers delayed"})
+    walk(console, "staff", {"incident": made["id"]})
+    staff.close()
+    assert not wrong, f"keyboard ({lang}):\n" + "\n".join(f"{k}: {v}" for k, v in wrong.items())
