@@ -81,6 +81,10 @@ def test_a_burst_opens_one_incident_with_its_complaints(database: Database, vaul
     with UnitOfWork(database, write=False) as uow:
         incident = uow.session.scalars(select(Incident)).one()
         assert len(service.linked_tickets(uow.session, incident)) >= len(linked) + 1
+        # The group's title counts what it holds now, not what it held when raised.
+        group = uow.session.scalars(select(CollectiveGroup)).one()
+        held = _count(database, CollectiveMember)
+        assert group.distinct_holders >= 11 and f"{held} " in group.title, group.title
 
 
 def test_quiet_complaints_open_nothing(database: Database, vault: Vault) -> None:

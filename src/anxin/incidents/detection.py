@@ -252,6 +252,7 @@ class DetectionRuntime:
                 report.groups_opened += 1
             report.members_added += _add_members(session, group, collective, now)
             group.distinct_holders = len(collective.holders)
+            group.title = _title(session, collective)  # its counts grow with the burst
             group.evidence = _evidence(collective, self._detector, group.evidence)
             incident = open_from_group(session, group, now)
             if incident.reference not in report.incidents:
