@@ -1,12 +1,15 @@
-"""The README documents every setting and both newcomer commands."""
+"""The README documents every setting and both newcomer commands, and shows only
+screenshots that exist."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from anxin.settings import Settings
 
-README = (Path(__file__).parent.parent / "README.md").read_text()
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text()
 
 
 def test_every_setting_is_in_the_readme() -> None:
@@ -21,3 +24,9 @@ def test_every_setting_is_in_the_readme() -> None:
 def test_the_two_commands_are_there() -> None:
     assert "make run" in README
     assert "make test" in README
+
+
+def test_every_image_the_readme_shows_is_there() -> None:
+    shown = re.findall(r'<img src="([^"]+)"', README)
+    assert shown
+    assert [path for path in shown if not (ROOT / path).is_file()] == []
