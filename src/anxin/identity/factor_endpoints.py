@@ -103,13 +103,8 @@ def _label(uow: UnitOfWork, user: User) -> str:
 
 
 def _adding_factor(uow: UnitOfWork, auth: Any, method: str, token: str | None) -> None:
-    # A stolen session alone must not be able to add an attacker's factor.
-    if factors.has_second_factor(uow.session, auth.user.id):
-        action = {"type": "add_factor", "method": method}
-        stepup.require_step_up(
-            uow.session, auth.user, auth.session.id, action=action, step_up_token=token,
-            now=auth.now,
-        )  # fmt: skip
+    factors.require_step_up_to_add(uow.session, auth.user, auth.session.id, method=method,
+                                   step_up_token=token, now=auth.now)  # fmt: skip
 
 
 # -- factors --------------------------------------------------------------------------------

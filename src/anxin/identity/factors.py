@@ -58,6 +58,19 @@ def has_second_factor(session: Session, user_id: uuid.UUID) -> bool:
     return _real_factor_count(session, user_id) > 0
 
 
+def require_step_up_to_add(
+    session: Session, user: User, auth_session_id: uuid.UUID, *, method: str,
+    step_up_token: str | None, now: datetime,
+) -> None:  # fmt: skip
+    """A stolen session alone must not be able to add an attacker's factor: once the user
+    has one, adding another needs a step-up bound to that (``add_factor``, ``method``)."""
+    if has_second_factor(session, user.id):
+        require_step_up(
+            session, user, auth_session_id, action={"type": "add_factor", "method": method},
+            step_up_token=step_up_token, now=now,
+        )  # fmt: skip
+
+
 def enrolled_methods(session: Session, user_id: uuid.UUID) -> list[str]:
     found = summary(session, user_id)
     methods: list[str] = []

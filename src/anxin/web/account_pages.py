@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from anxin.api.deps import ContainerDep, WriteUoW
 from anxin.identity import contacts as book
-from anxin.identity import factors, service, sessions, stepup, totp
+from anxin.identity import factors, service, sessions, totp
 from anxin.identity.deps import IdentityDep, WrongAudience, client_of, guarded
 from anxin.identity.passkeys import PasskeyRejected
 from anxin.identity.passwords import check_new_password, context_words
@@ -241,12 +241,10 @@ def totp_start(
             passkey_challenge=passkey_challenge, credential=credential,
         )  # fmt: skip
         with step_up_kept(uow):
-            if factors.has_second_factor(uow.session, holder.user.id):
-                stepup.require_step_up(
-                    uow.session, holder.user, holder.session.id,
-                    action={"type": "add_factor", "method": factors.TOTP}, step_up_token=token,
-                    now=holder.now,
-                )  # fmt: skip
+            factors.require_step_up_to_add(
+                uow.session, holder.user, holder.session.id, method=factors.TOTP,
+                step_up_token=token, now=holder.now,
+            )  # fmt: skip
             started = totp.start_enrolment(uow.session, holder.vault, holder.user.id,
                                            label=label, now=holder.now)  # fmt: skip
         uow.commit()

@@ -19,12 +19,11 @@ from anxin.identity import contacts as book
 from anxin.identity import factors, service, sessions, totp
 from anxin.identity.deps import IdentityDep, WrongAudience, client_of, guarded
 from anxin.identity.permissions import has_permission
-from anxin.identity.sessions import SESSION_COOKIE
 from anxin.kit.errors import AnxinError, Forbidden
 from anxin.kit.unit_of_work import UnitOfWork
 from anxin.web import guard
 from anxin.web.account_pages import CheckedForm
-from anxin.web.guard import Holder, SignInFirst
+from anxin.web.guard import Holder, SignInFirst, signed_in_as
 from anxin.web.pages import explain, locale_of, see_other, show
 
 router = APIRouter(include_in_schema=False)
@@ -50,17 +49,10 @@ class Staff(Holder):
 def current_staff(
     request: Request, container: Container, uow: UnitOfWork, *, enrolling: bool = False
 ) -> Staff | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+    found = signed_in_as("staff", request, container, uow)
+    if found is None:
         return None
-    now = container.clock.now()
-    try:
-        row, user = sessions.authenticate(uow.session, token, now)
-    except (sessions.SessionInvalid, sessions.SessionExpired):
-        return None
-    if user.kind != "staff":
-        return None
-    uow.commit()
+    row, user, now = found
     ready = factors.has_second_factor(uow.session, user.id) and len(row.auth_methods) >= 2
     if not ready and not enrolling:
         return None

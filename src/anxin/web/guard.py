@@ -102,7 +102,11 @@ async def check_form(request: Request, container: Container) -> None:
         raise FormRefused("reload the page and send the form again")
 
 
-def current_holder(request: Request, container: Container, uow: UnitOfWork) -> Holder | None:
+def signed_in_as(
+    kind: str, request: Request, container: Container, uow: UnitOfWork
+) -> tuple[AuthSession, User, datetime] | None:
+    """The browser session of a ``kind`` ("holder" or "staff") user, if the cookie has a
+    live one: its row, the user and the time it was checked at."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
@@ -111,9 +115,17 @@ def current_holder(request: Request, container: Container, uow: UnitOfWork) -> H
         row, user = sessions.authenticate(uow.session, token, now)
     except (sessions.SessionInvalid, sessions.SessionExpired):
         return None
-    if user.kind != "holder":
+    if user.kind != kind:
         return None
     uow.commit()  # the idle timer restarts even if the page then fails
+    return row, user, now
+
+
+def current_holder(request: Request, container: Container, uow: UnitOfWork) -> Holder | None:
+    found = signed_in_as("holder", request, container, uow)
+    if found is None:
+        return None
+    row, user, now = found
     return Holder(user=user, session=row, vault=container.keys.vault(), now=now)
 
 

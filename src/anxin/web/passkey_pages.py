@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from anxin.api.deps import ContainerDep, WriteUoW
 from anxin.identity import contacts as book
-from anxin.identity import factors, passkeys, sessions, stepup
+from anxin.identity import factors, passkeys, sessions
 from anxin.identity.deps import IdentityDep, client_of
 from anxin.identity.factor_endpoints import PasskeyNotAccepted
 from anxin.identity.passkeys import PasskeyRejected, RelyingParty
@@ -157,12 +157,10 @@ def new_passkey(
             passkey_challenge=passkey_challenge, credential=credential,
         )  # fmt: skip
         with step_up_kept(uow):
-            if factors.has_second_factor(uow.session, holder.user.id):
-                stepup.require_step_up(
-                    uow.session, holder.user, holder.session.id,
-                    action={"type": "add_factor", "method": factors.PASSKEY},
-                    step_up_token=token, now=holder.now,
-                )  # fmt: skip
+            factors.require_step_up_to_add(
+                uow.session, holder.user, holder.session.id, method=factors.PASSKEY,
+                step_up_token=token, now=holder.now,
+            )  # fmt: skip
             created_id, options = passkeys.registration_options(
                 uow.session, holder.user.id, auth_session_id=holder.session.id,
                 user_name=_label(uow, holder), rp=_rp(container), now=holder.now,
